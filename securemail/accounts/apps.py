@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "securemail.accounts"
+    label = "accounts"
+    verbose_name = "People and practices"
+
+    def ready(self) -> None:
+        from securemail.accounts import catalogue
+
+        post_migrate.connect(catalogue.sync_after_migrate, sender=self)

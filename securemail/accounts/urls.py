@@ -1,0 +1,12 @@
+from django.urls import path
+
+from securemail.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("password/", views.password_link, name="password_link"),
+    path("password/sent/", views.password_link_sent, name="password_link_sent"),
+    path("password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
+]

@@ -1,0 +1,18 @@
+from django.core.exceptions import ValidationError
+
+
+def validate_npi(value: str) -> None:
+    """A US National Provider Identifier: 10 digits whose last is a Luhn check digit
+    computed over the number prefixed with 80840 (CMS's card issuer prefix)."""
+    if len(value) != 10 or not value.isdigit():
+        raise ValidationError("An NPI has exactly 10 digits.")
+    digits = [int(ch) for ch in "80840" + value]
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    if total % 10 != 0:
+        raise ValidationError("This NPI's check digit is wrong. Check it for typos.")

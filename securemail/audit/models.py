@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One append-only, hash-chained entry. Holds ids and event names, never PHI."""
+
+    created_at = models.DateTimeField(db_index=True)
+    # A typed vocabulary: "area:object:action", e.g. "messaging:message:send".
+    event = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    practice_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    target = models.CharField(max_length=80, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.event} {self.target}"

@@ -1,0 +1,67 @@
+"""The only writer of the audit log."""
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from securemail.audit.models import AuditEvent
+
+GENESIS = "0" * 64
+
+
+def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
+    payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
+
+
+def _fields(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "created_at": event.created_at.isoformat(),
+        "event": event.event,
+        "actor": event.actor_id,
+        "practice": event.practice_id,
+        "target": event.target,
+        "data": event.data,
+    }
+
+
+def record(
+    event: str,
+    *,
+    actor_id: int | None,
+    practice_id: int | None = None,
+    target: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event (any service may call it, inside its own transaction).
+
+    `data` must hold identifiers and states only, never message content.
+    """
+    with transaction.atomic():
+        last = AuditEvent.objects.select_for_update().order_by("-id").only("entry_hash").first()
+        prev_hash = last.entry_hash if last else GENESIS
+        entry = AuditEvent(
+            created_at=timezone.now(),
+            event=event,
+            actor_id=actor_id,
+            practice_id=practice_id,
+            target=target,
+            data=data or {},
+            prev_hash=prev_hash,
+        )
+        entry.entry_hash = _digest(prev_hash, _fields(entry))
+        entry.save()
+    return entry
+
+
+def verify_chain() -> int | None:
+    """Return the id of the first entry that breaks the chain, or None if it is intact."""
+    prev_hash = GENESIS
+    for entry in AuditEvent.objects.order_by("id").iterator():
+        if entry.prev_hash != prev_hash or entry.entry_hash != _digest(prev_hash, _fields(entry)):
+            return entry.id
+        prev_hash = entry.entry_hash
+    return None

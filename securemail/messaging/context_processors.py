@@ -1,0 +1,12 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from securemail.messaging import access
+
+
+def mailbox(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"mailbox_unread": access.unread_count(user)}  # type: ignore[arg-type]

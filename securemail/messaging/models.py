@@ -1,0 +1,74 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Message(models.Model):
+    """One secure message or reply. Subject and body exist only sealed with the message's
+    own data key, which is stored wrapped by the keyring (see securemail.messaging.content)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_messages"
+    )
+    # The first message of the conversation; null on that first message itself.
+    thread_root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="thread_replies"
+    )
+    in_reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    wrapped_key = models.BinaryField()
+    subject_sealed = models.BinaryField()
+    body_sealed = models.BinaryField()
+    # Sent with the compose form, so a double-clicked Send makes one message, not two.
+    client_token = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sender", "-sent_at"], name="message_sent_folder")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sender", "client_token"], name="message_unique_client_token"
+            )
+        ]
+
+    def __str__(self) -> str:
+        # Never the subject: this string can reach logs.
+        return f"Message {self.pk}"
+
+    @property
+    def root_id(self) -> uuid.UUID:
+        return self.thread_root_id or self.pk
+
+
+class Delivery(models.Model):
+    """A message in one recipient's mailbox, with what that recipient did with it."""
+
+    class Kind(models.TextChoices):
+        TO = "to", "To"
+        CC = "cc", "Cc"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    kind = models.CharField(max_length=2, choices=Kind.choices, default=Kind.TO)
+    # Copied from the message so the inbox is one index range scan.
+    sent_at = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "recipient"], name="one_delivery_each")
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-sent_at"], name="delivery_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk}"

@@ -1,0 +1,37 @@
+import uuid
+
+from django.db import models
+
+
+class OutboxEmail(models.Model):
+    """One outgoing email, written in the transaction that caused it.
+
+    The rendered email is stored sealed (it holds single-use links) and wiped once sent.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Waiting to retry"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    to_email = models.EmailField()
+    kind = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    # Lets the product show "notified at" per recipient without reading the email.
+    recipient_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    wrapped_key = models.BinaryField(null=True, blank=True)
+    sealed_payload = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to_email} ({self.status})"

@@ -1,0 +1,129 @@
+"""The outbox: queue emails inside the caller's transaction, deliver them after commit."""
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from securemail.core import crypto
+from securemail.notifications.models import OutboxEmail
+
+logger = logging.getLogger(__name__)
+
+# Seconds to wait before each retry; after the last one the email is marked failed.
+RETRY_DELAYS = [60, 300, 1800, 7200, 43200]
+
+
+def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """Render `<template>/subject.txt`, `body.txt` and `body.html`."""
+    ctx = {"base_url": settings.SECUREMAIL_BASE_URL, **context}
+    subject = " ".join(render_to_string(f"{template}/subject.txt", ctx).split())
+    text = render_to_string(f"{template}/body.txt", ctx)
+    html = render_to_string(f"{template}/body.html", ctx)
+    return subject, text, html
+
+
+def queue_email(
+    *,
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    kind: str,
+    recipient_user_id: int | None = None,
+) -> OutboxEmail:
+    """Store one rendered email in the outbox (sealed). Call inside the causing transaction;
+    the worker delivers it once that transaction has committed."""
+    subject, text, html = render_email(template, context)
+    now = timezone.now()
+    email = OutboxEmail(
+        to_email=to,
+        kind=kind,
+        created_at=now,
+        next_attempt_at=now,
+        recipient_user_id=recipient_user_id,
+    )
+    data_key = crypto.new_data_key()
+    email.wrapped_key = crypto.wrap_data_key(data_key, context=f"outbox:{email.id}")
+    payload = json.dumps({"subject": subject, "text": text, "html": html})
+    email.sealed_payload = crypto.seal(data_key, payload, context=f"outbox:{email.id}:payload")
+    email.save()
+    return email
+
+
+def _payload(email: OutboxEmail) -> dict[str, str]:
+    assert email.wrapped_key is not None
+    assert email.sealed_payload is not None
+    data_key = crypto.unwrap_data_key(email.wrapped_key, context=f"outbox:{email.id}")
+    return json.loads(
+        crypto.open_sealed(data_key, email.sealed_payload, context=f"outbox:{email.id}:payload")
+    )
+
+
+def _claim_due(limit: int) -> list[OutboxEmail]:
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            OutboxEmail.objects.select_for_update(skip_locked=True)
+            .filter(
+                status__in=[OutboxEmail.Status.QUEUED, OutboxEmail.Status.RETRY],
+                next_attempt_at__lte=now,
+            )
+            .order_by("next_attempt_at")[:limit]
+        )
+        for email in due:
+            email.status = OutboxEmail.Status.SENDING
+            email.attempts += 1
+            email.save(update_fields=["status", "attempts"])
+    return due
+
+
+def deliver_due(limit: int = 50) -> int:
+    """Send what is due (called by the worker). Returns how many were sent."""
+    sent = 0
+    for email in _claim_due(limit):
+        try:
+            payload = _payload(email)
+            message = EmailMultiAlternatives(
+                subject=payload["subject"],
+                body=payload["text"],
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[email.to_email],
+                headers={"Auto-Submitted": "auto-generated"},
+            )
+            message.attach_alternative(payload["html"], "text/html")
+            mailers.default.send_messages([message])
+        except Exception as error:
+            _failed(email, error)
+            continue
+        email.status = OutboxEmail.Status.SENT
+        email.sent_at = timezone.now()
+        # The content is no longer needed once delivered: drop it (and the links in it).
+        email.wrapped_key = None
+        email.sealed_payload = None
+        email.last_error = ""
+        email.save(
+            update_fields=["status", "sent_at", "wrapped_key", "sealed_payload", "last_error"]
+        )
+        sent += 1
+    return sent
+
+
+def _failed(email: OutboxEmail, error: Exception) -> None:
+    email.last_error = type(error).__name__[:200]
+    if email.attempts > len(RETRY_DELAYS):
+        email.status = OutboxEmail.Status.FAILED
+        email.wrapped_key = None
+        email.sealed_payload = None
+    else:
+        email.status = OutboxEmail.Status.RETRY
+        email.next_attempt_at = timezone.now() + timedelta(seconds=RETRY_DELAYS[email.attempts - 1])
+    email.save()
+    logger.warning(
+        "outbox: delivery of %s failed (%s), attempt %s", email.id, email.last_error, email.attempts
+    )

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from securemail.onboarding import views
+
+app_name = "onboarding"
+urlpatterns = [
+    path("join/<str:token>/", views.join, name="join"),
+    path("register/", views.resume, name="resume"),
+    path("register/specialty/procedures/", views.procedures_fragment, name="procedures"),
+    path("register/done/", views.done, name="done"),
+    path("register/link/", views.fresh_link, name="fresh_link"),
+    path("register/<slug:step>/", views.step, name="step"),
+    path("terms/", views.terms, name="terms"),
+    path("practice/settings/", views.practice_settings, name="practice_settings"),
+]

@@ -1,0 +1,345 @@
+"""Registration: the emailed link, the role's wizard, phone verification and finishing.
+
+The link's page only shows; its POST binds this browser session to the invitation. The
+wizard reads the invitation from the session and re-checks it on every request.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from securemail.accounts.models import Specialty, User
+from securemail.core import ratelimit
+from securemail.core.phones import display_phone, masked_phone
+from securemail.onboarding import services
+from securemail.onboarding.forms import (
+    CodeForm,
+    FreshLinkForm,
+    PracticeForm,
+    PracticeSettingsForm,
+    SendCodeForm,
+    SpecialtyForm,
+    TermsForm,
+    YouForm,
+)
+from securemail.onboarding.models import Invitation, RecipientRole
+
+SESSION_KEY = "onboarding.invitation"
+
+STEP_TITLES = {
+    services.STEP_PRACTICE: "Your practice",
+    services.STEP_YOU: "About you",
+    services.STEP_SPECIALTY: "Specialty and procedures",
+    services.STEP_VERIFY: "Verify your phone",
+    services.STEP_TERMS: "Terms of use",
+}
+
+WizardView = Callable[[HttpRequest, Invitation], HttpResponse]
+
+
+def _link_invalid(request: HttpRequest) -> HttpResponse:
+    return render(request, "onboarding/link_invalid.html", status=404)
+
+
+def _already_registered(request: HttpRequest) -> HttpResponse:
+    request.session.pop(SESSION_KEY, None)
+    return render(request, "onboarding/already_registered.html", status=409)
+
+
+def wizard_view(step: str | None) -> Callable[[WizardView], Callable[..., HttpResponse]]:
+    """Load the session's invitation; send the person to the first unfinished step."""
+
+    def decorator(view: WizardView) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest) -> HttpResponse:
+            invitation_id = request.session.get(SESSION_KEY)
+            if invitation_id is None:
+                return _link_invalid(request)
+            try:
+                invitation = services.invitation_in_progress(invitation_id)
+            except services.AlreadyRegistered:
+                return _already_registered(request)
+            except services.LinkInvalid:
+                request.session.pop(SESSION_KEY, None)
+                return _link_invalid(request)
+            if step is not None:
+                steps = services.steps_for(invitation)
+                if step not in steps:
+                    return redirect("onboarding:step", step=services.next_step(invitation))
+                done = set(invitation.wizard_data.get("done", []))
+                earlier = steps[: steps.index(step)]
+                unfinished = [s for s in earlier if s not in done]
+                if unfinished:
+                    return redirect("onboarding:step", step=unfinished[0])
+            return view(request, invitation)
+
+        return wrapper
+
+    return decorator
+
+
+def _wizard_context(invitation: Invitation, step: str) -> dict[str, Any]:
+    steps = services.steps_for(invitation)
+    done = set(invitation.wizard_data.get("done", []))
+    return {
+        "invitation": invitation,
+        "inviter": invitation.invited_by,
+        "step": step,
+        "step_title": STEP_TITLES[step],
+        "step_number": steps.index(step) + 1,
+        "step_count": len(steps),
+        "steps": [
+            {"key": s, "title": STEP_TITLES[s], "done": s in done, "current": s == step}
+            for s in steps
+        ],
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def join(request: HttpRequest, token: str) -> HttpResponse:
+    """The registration link. GET shows who is waiting; only the POST starts anything."""
+    try:
+        invitation = services.open_invitation(token)
+    except services.LinkInvalid:
+        return _link_invalid(request)
+    if request.method == "POST":
+        services.start_registration(invitation=invitation)
+        request.session.cycle_key()
+        request.session[SESSION_KEY] = invitation.pk
+        return redirect("onboarding:step", step=services.next_step(invitation))
+    return render(
+        request,
+        "onboarding/join.html",
+        {"invitation": invitation, "inviter": invitation.invited_by},
+    )
+
+
+@require_GET
+@wizard_view(None)
+def resume(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    return redirect("onboarding:step", step=services.next_step(invitation))
+
+
+def step(request: HttpRequest, step: str) -> HttpResponse:
+    views: dict[str, Callable[..., HttpResponse]] = {
+        services.STEP_PRACTICE: practice_step,
+        services.STEP_YOU: you_step,
+        services.STEP_SPECIALTY: specialty_step,
+        services.STEP_VERIFY: verify_step,
+        services.STEP_TERMS: terms_step,
+    }
+    if step not in views:
+        raise Http404
+    return views[step](request)
+
+
+def _after(invitation: Invitation) -> HttpResponse:
+    return redirect("onboarding:step", step=services.next_step(invitation))
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_view(services.STEP_PRACTICE)
+def practice_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    form = PracticeForm(request.POST or None, initial=invitation.wizard_data.get("practice"))
+    if request.method == "POST" and form.is_valid():
+        services.save_practice_step(invitation=invitation, practice=form.cleaned_data)
+        return _after(invitation)
+    context = _wizard_context(invitation, services.STEP_PRACTICE) | {"form": form}
+    return render(request, "onboarding/step_practice.html", context, status=_status(form))
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_view(services.STEP_YOU)
+def you_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    data = invitation.wizard_data
+    initial = {"full_name": data.get("full_name", ""), "phone_type": data.get("phone_type")}
+    if data.get("phone"):
+        initial["phone"] = display_phone(data["phone"])
+    form = YouForm(
+        request.POST or None,
+        initial=initial,
+        allow_landline=invitation.role == RecipientRole.PATIENT,
+    )
+    if request.method == "POST" and form.is_valid():
+        services.save_you_step(
+            invitation=invitation,
+            full_name=form.cleaned_data["full_name"],
+            phone=form.cleaned_data["phone"],
+            phone_type=form.cleaned_data["phone_type"],
+        )
+        return _after(invitation)
+    context = _wizard_context(invitation, services.STEP_YOU) | {"form": form}
+    return render(request, "onboarding/step_you.html", context, status=_status(form))
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_view(services.STEP_SPECIALTY)
+def specialty_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    data = invitation.wizard_data
+    if request.method == "POST" and "choose_specialty" in request.POST:
+        # Without JavaScript: "Show procedures" reloads the page with the usual ones ticked.
+        form = _specialty_form_for(request.POST.get("specialty", ""), npi=request.POST.get("npi"))
+    elif request.method == "POST":
+        form = SpecialtyForm(request.POST)
+        if form.is_valid():
+            services.save_specialty_step(
+                invitation=invitation,
+                specialty=form.cleaned_data["specialty"],
+                procedures=list(form.cleaned_data["procedures"]),
+                npi=form.cleaned_data["npi"],
+            )
+            return _after(invitation)
+    else:
+        form = SpecialtyForm(
+            initial={
+                "specialty": data.get("specialty"),
+                "procedures": data.get("procedures", []),
+                "npi": data.get("npi", ""),
+            }
+        )
+    context = _wizard_context(invitation, services.STEP_SPECIALTY) | {"form": form}
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "onboarding/step_specialty.html", context, status=status)
+
+
+def _specialty_form_for(slug: str, npi: str | None = None) -> SpecialtyForm:
+    specialty = Specialty.objects.filter(slug=slug).first()
+    usual = list(specialty.usual_procedures.values_list("slug", flat=True)) if specialty else []
+    return SpecialtyForm(
+        initial={"specialty": slug if specialty else None, "procedures": usual, "npi": npi or ""}
+    )
+
+
+@require_GET
+@wizard_view(services.STEP_SPECIALTY)
+def procedures_fragment(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    """htmx: the procedure checkboxes with the chosen specialty's usual ones ticked."""
+    form = _specialty_form_for(request.GET.get("specialty", ""))
+    return render(request, "onboarding/_procedures.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_view(services.STEP_VERIFY)
+def verify_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    data = invitation.wizard_data
+    is_landline = data.get("phone_type") == User.PhoneType.LANDLINE
+    code_form = CodeForm(request.POST if "code" in request.POST else None)
+    status = 200
+    if request.method == "POST" and "send" in request.POST:
+        send_form = SendCodeForm(request.POST)
+        if send_form.is_valid():
+            try:
+                sent = services.send_code(
+                    invitation=invitation, channel=send_form.cleaned_data["channel"]
+                )
+            except services.OnboardingError as error:
+                messages.error(request, str(error))
+                status = 400
+            else:
+                messages.success(
+                    request,
+                    f"We sent a new code to {sent.shown_destination}. "
+                    "Earlier codes no longer work.",
+                )
+                return redirect("onboarding:step", step=services.STEP_VERIFY)
+        else:
+            messages.error(request, "Choose how to receive your code.")
+            status = 400
+    elif request.method == "POST" and code_form.is_valid():
+        problem = services.check_code(invitation=invitation, code=code_form.cleaned_data["code"])
+        if problem is None:
+            messages.success(request, "Your phone is verified.")
+            return _after(invitation)
+        code_form.add_error("code", problem)
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    latest = invitation.codes.filter(invalidated_at__isnull=True, verified_at__isnull=True).first()
+    context = _wizard_context(invitation, services.STEP_VERIFY) | {
+        "code_form": code_form,
+        "code_sent": latest,
+        "is_landline": is_landline,
+        "masked_phone": masked_phone(data.get("phone", "")),
+        "verified": "verified" in data,
+    }
+    return render(request, "onboarding/step_verify.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@wizard_view(services.STEP_TERMS)
+def terms_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    form = TermsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.complete_registration(
+                invitation_id=invitation.pk, accepted_terms=form.cleaned_data["accept"]
+            )
+        except services.AlreadyRegistered:
+            return _already_registered(request)
+        except services.LinkInvalid:
+            return _link_invalid(request)
+        except services.OnboardingError as error:
+            messages.error(request, str(error))
+            return _after(invitation)
+        request.session.pop(SESSION_KEY, None)
+        return redirect("onboarding:done")
+    context = _wizard_context(invitation, services.STEP_TERMS) | {"form": form}
+    return render(request, "onboarding/step_terms.html", context, status=_status(form))
+
+
+@require_GET
+def done(request: HttpRequest) -> HttpResponse:
+    return render(request, "onboarding/done.html")
+
+
+@require_http_methods(["GET", "POST"])
+def fresh_link(request: HttpRequest) -> HttpResponse:
+    """Ask for a fresh registration link; the same answer whether or not we know the address."""
+    form = FreshLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"].lower()
+        try:
+            ratelimit.consume("fresh_link", f"ip:{request.META.get('REMOTE_ADDR', '')}")
+            ratelimit.consume("fresh_link", f"email:{email}")
+        except ratelimit.RateLimited:
+            form.add_error(None, "Too many requests. Wait an hour and try again.")
+            return render(request, "onboarding/fresh_link.html", {"form": form}, status=429)
+        services.send_fresh_link(email=email)
+        return render(request, "onboarding/fresh_link_sent.html")
+    return render(request, "onboarding/fresh_link.html", {"form": form}, status=_status(form))
+
+
+@require_GET
+def terms(request: HttpRequest) -> HttpResponse:
+    return render(request, "onboarding/terms.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def practice_settings(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if not user.is_practice_manager or user.practice is None:
+        return render(request, "forbidden.html", {"reason": "manager"}, status=403)
+    form = PracticeSettingsForm(
+        request.POST or None,
+        initial={"require_phone_verification": user.practice.require_phone_verification},
+    )
+    if request.method == "POST" and form.is_valid():
+        services.set_phone_verification_policy(
+            manager=user, required=form.cleaned_data["require_phone_verification"]
+        )
+        messages.success(request, "Practice settings saved.")
+        return redirect(reverse("onboarding:practice_settings"))
+    return render(request, "onboarding/practice_settings.html", {"form": form})
+
+
+def _status(form: Any) -> int:
+    return 400 if form.is_bound and form.errors else 200

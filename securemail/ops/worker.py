@@ -1,0 +1,35 @@
+"""The background worker: delivers the outbox and runs the periodic jobs."""
+
+import logging
+import threading
+import time
+
+from django.db import close_old_connections
+
+from securemail.messaging.services import expire_due_messages
+from securemail.notifications.services import deliver_due
+
+logger = logging.getLogger(__name__)
+PERIODIC_SECONDS = 60
+
+
+def run_once() -> int:
+    """One pass: deliver what is due, then expire what is due. Returns emails sent."""
+    sent = deliver_due()
+    expire_due_messages()
+    return sent
+
+
+def run_forever(stop: threading.Event, *, interval: float = 1.0) -> None:
+    last_periodic = 0.0
+    while not stop.is_set():
+        close_old_connections()
+        try:
+            deliver_due()
+            if time.monotonic() - last_periodic >= PERIODIC_SECONDS:
+                expire_due_messages()
+                last_periodic = time.monotonic()
+        except Exception:
+            # Keep the worker alive through a database hiccup; the next pass retries.
+            logger.exception("worker: pass failed")
+        stop.wait(interval)

@@ -1,0 +1,258 @@
+"""SecureMail settings: everything comes from environment variables (see `.env.example`).
+
+With DEBUG off the product refuses to start while a secret, the keys or the base URL is
+missing, so a half-configured production instance never serves a page.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from securemail.core.env import env_bool, env_int, env_list, env_secret, env_str
+from securemail.core.mailconfig import mailers_from_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("SECUREMAIL_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"  # noqa: S105
+
+SECUREMAIL_BASE_URL = env_str("SECUREMAIL_BASE_URL").rstrip("/")
+if not SECUREMAIL_BASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECUREMAIL_BASE_URL must be set when DEBUG is off: every emailed link is built "
+            "from it."
+        )
+    SECUREMAIL_BASE_URL = f"http://127.0.0.1:{env_int('PORT', 8000)}"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "securemail.core",
+    "securemail.audit",
+    "securemail.notifications",
+    "securemail.accounts",
+    "securemail.onboarding",
+    "securemail.messaging",
+    "securemail.ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "securemail.core.middleware.NoStoreMiddleware",
+]
+
+if not DEBUG:
+    # Static files: runserver serves them in development, WhiteNoise in production.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+ROOT_URLCONF = "securemail.urls"
+WSGI_APPLICATION = "securemail.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "securemail" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "securemail.messaging.context_processors.mailbox",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'securemail.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["securemail.accounts.backends.EmailBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "messaging:inbox"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ["email", "full_name"]},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The set-password link in the second registration email is valid for 24 hours.
+PASSWORD_RESET_TIMEOUT = 24 * 3600
+
+# Sessions end after 30 minutes without a request.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "securemail_cache",
+    }
+}
+if env_str("CACHE_URL").startswith("redis"):
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("CACHE_URL"),
+    }
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+MEDIA_ROOT = VAR_DIR / "files"
+
+# Mail: every outgoing email goes through the outbox (securemail.notifications) and then
+# through this mailer. Under `make run` the default is the built-in local mail catcher.
+SECUREMAIL_CATCHER_PORT = env_int("SECUREMAIL_CATCHER_PORT", 1025)
+EMAIL_URL = env_str("EMAIL_URL")
+if not EMAIL_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured("EMAIL_URL must be set when DEBUG is off.")
+    EMAIL_URL = f"smtp://127.0.0.1:{SECUREMAIL_CATCHER_PORT}"
+MAILERS = mailers_from_url(EMAIL_URL)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SecureMail <no-reply@securemail.test>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SECUREMAIL_CATCHER_DIR = VAR_DIR / "mailcatcher"
+# The catcher's web page exists only with DEBUG on.
+SECUREMAIL_CATCHER_ENABLED = DEBUG and env_bool("SECUREMAIL_CATCHER", True)
+
+# SMS and voice codes: "local" hands each text to the mailer as an email to
+# <E.164 digits>@sms.invalid; "twilio" talks to Twilio's REST API.
+SMS_PROVIDER = env_str("SMS_PROVIDER", "local" if DEBUG else "")
+if SMS_PROVIDER not in {"local", "twilio"}:
+    raise ImproperlyConfigured("SMS_PROVIDER must be 'local' or 'twilio'.")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_secret("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
+if SMS_PROVIDER == "twilio" and not (
+    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER
+):
+    raise ImproperlyConfigured(
+        "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER."
+    )
+
+# Key-encryption keys for messages live outside the database (see README "Encryption").
+SECUREMAIL_KEYS = env_secret("SECUREMAIL_KEYS")
+SECUREMAIL_KEYRING_FILE = Path(env_str("SECUREMAIL_KEYRING_FILE", str(VAR_DIR / "keyring")))
+if not DEBUG and not SECUREMAIL_KEYS and not env_str("SECUREMAIL_KEYRING_FILE"):
+    raise ImproperlyConfigured(
+        "SECUREMAIL_KEYS (or SECUREMAIL_KEYS_FILE, or SECUREMAIL_KEYRING_FILE) must be set "
+        "when DEBUG is off."
+    )
+
+# Product limits.
+SECUREMAIL_INVITATION_DAYS = 30
+SECUREMAIL_MAX_EXPIRY_DAYS = 30
+SECUREMAIL_CODE_MINUTES = 10
+SECUREMAIL_CODE_MAX_TRIES = 5
+# All rate limits in one table: "count/period" with period in s, m, h or d.
+SECUREMAIL_RATE_LIMITS = {
+    "login": "10/5m",
+    "lookup": "60/m",
+    "code_send_invitation": "5/h",
+    "code_send_number": "5/h",
+    "code_check": "20/10m",
+    "fresh_link": "5/h",
+}
+
+# Security headers (HTTPS, HSTS, CSP and friends).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+CSRF_COOKIE_HTTPONLY = True
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_bool("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Logs go to stdout; no handler ever mails a traceback (it could carry request data).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}
