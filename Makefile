@@ -27,7 +27,7 @@ check: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy securemail
 	$(VENV)/bin/lint-imports
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=securemail.settings_test $(PY) manage.py makemigrations --check --dry-run
 	./scripts/check-deploy
 
 bench: $(STAMP)

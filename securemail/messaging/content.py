@@ -25,7 +25,7 @@ def seal_content(message: Message, *, subject: str, body: str) -> None:
 
 def _data_key(message: Message) -> bytes:
     try:
-        return crypto.unwrap_data_key(message.wrapped_key, context=f"message:{message.pk}")
+        return crypto.unwrap_data_key(bytes(message.wrapped_key), context=f"message:{message.pk}")
     except crypto.DecryptionError as error:
         raise ContentUnavailable(str(message.pk)) from error
 
@@ -33,7 +33,9 @@ def _data_key(message: Message) -> bytes:
 def open_subject(message: Message) -> str:
     try:
         return crypto.open_sealed(
-            _data_key(message), message.subject_sealed, context=f"message:{message.pk}:subject"
+            _data_key(message),
+            bytes(message.subject_sealed),
+            context=f"message:{message.pk}:subject",
         )
     except crypto.DecryptionError as error:
         raise ContentUnavailable(str(message.pk)) from error
@@ -44,10 +46,10 @@ def open_content(message: Message) -> Content:
     try:
         return Content(
             subject=crypto.open_sealed(
-                data_key, message.subject_sealed, context=f"message:{message.pk}:subject"
+                data_key, bytes(message.subject_sealed), context=f"message:{message.pk}:subject"
             ),
             body=crypto.open_sealed(
-                data_key, message.body_sealed, context=f"message:{message.pk}:body"
+                data_key, bytes(message.body_sealed), context=f"message:{message.pk}:body"
             ),
         )
     except crypto.DecryptionError as error:

@@ -9,4 +9,4 @@ def mailbox(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"mailbox_unread": access.unread_count(user)}  # type: ignore[arg-type]
+    return {"mailbox_unread": access.unread_count(user)}

@@ -49,7 +49,7 @@ class ComposeForm(forms.Form):
         return email
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.recipient_is_new and not cleaned.get("role"):
             self.add_error(
                 "role",

@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,8 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from securemail.accounts.models import User
 from securemail.messaging import access, services
-from securemail.messaging.content import ContentUnavailable, open_content, open_subject
+from securemail.messaging.content import Content, ContentUnavailable, open_content, open_subject
 from securemail.messaging.forms import ComposeForm, LookupForm, ReplyForm
+from securemail.messaging.models import Message
 from securemail.onboarding.models import RecipientRole
 
 logger = logging.getLogger(__name__)
@@ -25,9 +27,20 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def _subject_or_placeholder(message: object) -> str:
+@dataclass
+class ThreadItem:
+    message: Message
+    content: Content
+
+
+def _thread_items(thread: list[Message]) -> list[ThreadItem]:
+    """Open every message of a thread; raises ContentUnavailable if any fails its check."""
+    return [ThreadItem(message=m, content=open_content(m)) for m in thread]
+
+
+def _subject_or_placeholder(message: Message) -> str:
     try:
-        return open_subject(message)  # type: ignore[arg-type]
+        return open_subject(message)
     except ContentUnavailable:
         logger.error("messaging: content of %s failed its integrity check", message)
         return "(this message can't be shown)"
@@ -115,20 +128,17 @@ def message_detail(request: HttpRequest, message_id: str) -> HttpResponse:
     user = _user(request)
     message = access.access_message(user, message_id)
     thread = access.thread_messages(user, message)
-    items = []
-    for item in thread:
-        try:
-            content = open_content(item)
-        except ContentUnavailable:
-            logger.error("messaging: content of %s failed its integrity check", item)
-            return render(request, "messaging/unavailable.html", status=500)
-        items.append({"message": item, "content": content})
+    try:
+        items = _thread_items(thread)
+    except ContentUnavailable:
+        logger.error("messaging: content of thread %s failed its integrity check", message)
+        return render(request, "messaging/unavailable.html", status=500)
     services.mark_read(reader=user, messages=thread)
     form = ReplyForm(initial={"client_token": uuid.uuid4()})
     return render(
         request,
         "messaging/thread.html",
-        {"message": message, "items": items, "subject": items[0]["content"].subject, "form": form},
+        {"message": message, "items": items, "subject": items[0].content.subject, "form": form},
     )
 
 
@@ -151,11 +161,13 @@ def reply(request: HttpRequest, message_id: str) -> HttpResponse:
         else:
             messages.success(request, "Your reply was sent.")
             return redirect("messaging:message", message_id=parent.pk)
-    thread = access.thread_messages(user, parent)
-    items = [{"message": m, "content": open_content(m)} for m in thread]
+    try:
+        items = _thread_items(access.thread_messages(user, parent))
+    except ContentUnavailable:
+        return render(request, "messaging/unavailable.html", status=500)
     return render(
         request,
         "messaging/thread.html",
-        {"message": parent, "items": items, "subject": items[0]["content"].subject, "form": form},
+        {"message": parent, "items": items, "subject": items[0].content.subject, "form": form},
         status=400,
     )

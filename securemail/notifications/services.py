@@ -59,9 +59,11 @@ def queue_email(
 def _payload(email: OutboxEmail) -> dict[str, str]:
     assert email.wrapped_key is not None
     assert email.sealed_payload is not None
-    data_key = crypto.unwrap_data_key(email.wrapped_key, context=f"outbox:{email.id}")
+    data_key = crypto.unwrap_data_key(bytes(email.wrapped_key), context=f"outbox:{email.id}")
     return json.loads(
-        crypto.open_sealed(data_key, email.sealed_payload, context=f"outbox:{email.id}:payload")
+        crypto.open_sealed(
+            data_key, bytes(email.sealed_payload), context=f"outbox:{email.id}:payload"
+        )
     )
 
 

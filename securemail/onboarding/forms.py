@@ -63,7 +63,7 @@ class YouForm(forms.Form):
         return name
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not self.allow_landline:
             cleaned["phone_type"] = User.PhoneType.CELL
         return cleaned
@@ -110,7 +110,7 @@ class SpecialtyForm(forms.Form):
         return npi
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("specialty") and not cleaned.get("procedures"):
             self.add_error("procedures", "Select at least one procedure you perform.")
         return cleaned

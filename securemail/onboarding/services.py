@@ -450,7 +450,7 @@ def set_phone_verification_policy(*, manager: User, required: bool) -> None:
     if not manager.is_practice_manager or manager.practice is None:
         raise PermissionError("Only the practice's user manager can change this.")
     with transaction.atomic():
-        Practice.objects.filter(pk=manager.practice_id).update(require_phone_verification=required)
+        Practice.objects.filter(pk=manager.practice.pk).update(require_phone_verification=required)
         audit.record(
             "accounts:practice:phone_verification",
             actor_id=manager.pk,

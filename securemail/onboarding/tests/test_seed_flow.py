@@ -70,7 +70,9 @@ def test_new_recipient_registers_reads_and_replies(
     assert deliver_due() == 1
     [welcome] = smtp_server.wait_for(invitee_email)
     text, html = email_text(welcome), email_html(welcome)
-    assert "Dr. Jane Roe of Bright Smiles Dental has sent you a secure message" in welcome["Subject"]
+    assert (
+        "Dr. Jane Roe of Bright Smiles Dental has sent you a secure message" in welcome["Subject"]
+    )
     for content in (text, html, welcome["Subject"]):
         assert SUBJECT not in content
         assert "fractured" not in content
