@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) manage.py runlocal
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runlocal
 
 test: $(STAMP)
 	./scripts/test

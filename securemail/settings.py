@@ -152,6 +152,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The project-wide CSS, JS and vendored htmx live outside any app.
+STATICFILES_DIRS = [BASE_DIR / "securemail" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -160,7 +162,10 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-MEDIA_ROOT = VAR_DIR / "files"
+MEDIA_ROOT = Path(env_str("SECUREMAIL_FILES_DIR", str(VAR_DIR / "files")))
+# Only the encrypting handler runs for the forms that take attachments; everywhere else
+# uploads are refused outright rather than written to a temporary file in plaintext.
+FILE_UPLOAD_HANDLERS: list[str] = []
 
 # Mail: every outgoing email goes through the outbox (securemail.notifications) and then
 # through this mailer. Under `make run` the default is the built-in local mail catcher.
@@ -196,6 +201,14 @@ if SMS_PROVIDER == "twilio" and not (
 # Key-encryption keys for messages live outside the database (see README "Encryption").
 SECUREMAIL_KEYS = env_secret("SECUREMAIL_KEYS")
 SECUREMAIL_KEYRING_FILE = Path(env_str("SECUREMAIL_KEYRING_FILE", str(VAR_DIR / "keyring")))
+# Optional: pin the version that wraps new keys (staged rollout of a new SECUREMAIL_KEYS).
+SECUREMAIL_ACTIVE_KEY_VERSION = env_int("SECUREMAIL_ACTIVE_KEY_VERSION", 0) or None
+# Development creates missing key files on first use; production must be given them.
+SECUREMAIL_CREATE_MISSING_KEYS = DEBUG
+# The crypto-shredding ratchet (securemail.core.shred): one file, rewritten daily by the worker.
+SECUREMAIL_RATCHET_FILE = Path(env_str("SECUREMAIL_RATCHET_FILE", str(VAR_DIR / "shred-ratchet")))
+if not DEBUG and not env_str("SECUREMAIL_RATCHET_FILE"):
+    raise ImproperlyConfigured("SECUREMAIL_RATCHET_FILE must be set when DEBUG is off.")
 if not DEBUG and not SECUREMAIL_KEYS and not env_str("SECUREMAIL_KEYRING_FILE"):
     raise ImproperlyConfigured(
         "SECUREMAIL_KEYS (or SECUREMAIL_KEYS_FILE, or SECUREMAIL_KEYRING_FILE) must be set "
@@ -204,6 +217,11 @@ if not DEBUG and not SECUREMAIL_KEYS and not env_str("SECUREMAIL_KEYRING_FILE"):
 
 # Product limits.
 SECUREMAIL_INVITATION_DAYS = 30
+SECUREMAIL_MAX_ATTACHMENT_BYTES = env_int("SECUREMAIL_MAX_ATTACHMENT_MB", 25) * 1024 * 1024
+SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES = (
+    env_int("SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_MB", 50) * 1024 * 1024
+)
+SECUREMAIL_MAX_ATTACHMENTS = 10
 SECUREMAIL_MAX_EXPIRY_DAYS = 30
 SECUREMAIL_CODE_MINUTES = 10
 SECUREMAIL_CODE_MAX_TRIES = 5
@@ -254,5 +272,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "mail.log": {"level": "WARNING"},
     },
 }

@@ -5,6 +5,8 @@ configuration; `DATABASE_URL` still chooses PostgreSQL when set.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("SMS_PROVIDER", "local")
@@ -16,7 +18,18 @@ os.environ.setdefault(
 )
 
 from securemail.settings import *  # noqa: F403
+from securemail.settings import DATABASES
+
+_TMP = Path(tempfile.mkdtemp(prefix="securemail-test-"))
 
 # Tests run with DEBUG on for the local SMS provider, but the mail catcher page stays off.
 SECUREMAIL_CATCHER_ENABLED = False
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Each test process has its own shredding ratchet (created on first use) and file store.
+SECUREMAIL_RATCHET_FILE = _TMP / "ratchet"
+MEDIA_ROOT = _TMP / "files"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A real file, not shared memory: tests read it raw, and threads share it like processes.
+    DATABASES["default"]["TEST"] = {"NAME": str(_TMP / "test.sqlite3")}
+# Argon2 with tiny costs: hundreds of test accounts must not cost 200 ms each.
+PASSWORD_HASHERS = ["securemail.core.hashers.FastArgon2PasswordHasher"]

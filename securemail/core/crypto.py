@@ -13,19 +13,28 @@ import functools
 import os
 import secrets
 import struct
+import threading
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from securemail.core import shred
+
 NONCE_BYTES = 12
 KEY_BYTES = 32
-# A wrapped data key: format byte, KEK version (uint32), nonce, AES-GCM(dk).
-_WRAP_HEADER = struct.Struct(">BI")
-_WRAP_FORMAT = 1
+# A wrapped data key: format byte, KEK version (uint32), expiry day (int32 ordinal, 0 for
+# none), nonce, AES-GCM(dk). Format 1 wraps under the KEK alone; format 2 under the KEK
+# combined with the expiry day's shredding key (see securemail.core.shred).
+_WRAP_HEADER = struct.Struct(">BIi")
+_WRAP_KEK_ONLY = 1
+_WRAP_WITH_DAY = 2
 
 
 class DecryptionError(Exception):
@@ -33,7 +42,13 @@ class DecryptionError(Exception):
 
 
 class KeyStore(Protocol):
+    """Where key-encryption keys come from. A KMS or Vault store implements this too."""
+
     def versions(self) -> dict[int, bytes]: ...
+
+    def add_version(self) -> int: ...
+
+    def remove_version(self, version: int) -> None: ...
 
 
 def parse_keys(text: str) -> dict[int, bytes]:
@@ -62,79 +77,175 @@ def format_key(version: int, key: bytes) -> str:
 
 
 class EnvKeyStore:
+    """Keys given in the environment; changing them means a rolling restart."""
+
     def __init__(self, text: str) -> None:
         self._keys = parse_keys(text)
 
     def versions(self) -> dict[int, bytes]:
-        return dict(self._keys)
+        return self._keys
+
+    def add_version(self) -> int:
+        raise ImproperlyConfigured(
+            "Keys come from SECUREMAIL_KEYS: add the new version there (see README)."
+        )
+
+    def remove_version(self, version: int) -> None:
+        raise ImproperlyConfigured(
+            f"Keys come from SECUREMAIL_KEYS: remove version {version} there (see README)."
+        )
 
 
 class FileKeyStore:
-    """Keys in a file readable by the owner only; created on first use (development)."""
+    """Keys in a file readable by the owner only, re-read whenever it changes, so every
+    process sees a newly added version at once (rotation without restarts)."""
 
     def __init__(self, path: Path, *, create: bool) -> None:
         self.path = path
+        self._lock = threading.Lock()
+        self._cache: tuple[int, dict[int, bytes]] | None = None
         if not path.exists():
             if not create:
                 raise ImproperlyConfigured(f"The keyring file {path} does not exist.")
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return
             with os.fdopen(fd, "w") as handle:
                 handle.write(format_key(1, secrets.token_bytes(KEY_BYTES)) + "\n")
-        self._keys = parse_keys(path.read_text(encoding="utf-8"))
 
     def versions(self) -> dict[int, bytes]:
-        return dict(self._keys)
+        mtime = self.path.stat().st_mtime_ns
+        with self._lock:
+            if self._cache is None or self._cache[0] != mtime:
+                self._cache = (mtime, parse_keys(self.path.read_text(encoding="utf-8")))
+            return self._cache[1]
+
+    def _write(self, keys: dict[int, bytes]) -> None:
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("".join(format_key(v, k) + "\n" for v, k in sorted(keys.items())))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+        with self._lock:
+            self._cache = None
+
+    def add_version(self) -> int:
+        keys = dict(self.versions())
+        version = max(keys) + 1
+        keys[version] = secrets.token_bytes(KEY_BYTES)
+        self._write(keys)
+        return version
+
+    def remove_version(self, version: int) -> None:
+        keys = dict(self.versions())
+        if version not in keys or len(keys) == 1:
+            raise ValueError("That version can't be removed.")
+        del keys[version]
+        self._write(keys)
 
 
 class Keyring:
-    def __init__(self, store: KeyStore) -> None:
-        self._keys = store.versions()
-        self.active_version = max(self._keys)
+    def __init__(self, store: KeyStore, *, active_version: int | None = None) -> None:
+        self.store = store
+        self._pinned_active = active_version
+
+    @property
+    def active_version(self) -> int:
+        """New data keys are wrapped by this version: the pinned one (for a staged rollout
+        of environment keys) or the newest."""
+        return self._pinned_active or max(self.store.versions())
 
     def kek(self, version: int) -> bytes:
         try:
-            return self._keys[version]
+            return self.store.versions()[version]
         except KeyError:
             raise DecryptionError(f"Key version {version} is not in the keyring.") from None
 
 
 @functools.cache
 def keyring() -> Keyring:
+    store: KeyStore
     if settings.SECUREMAIL_KEYS:
-        return Keyring(EnvKeyStore(settings.SECUREMAIL_KEYS))
-    return Keyring(FileKeyStore(settings.SECUREMAIL_KEYRING_FILE, create=settings.DEBUG))
+        store = EnvKeyStore(settings.SECUREMAIL_KEYS)
+    else:
+        store = FileKeyStore(
+            settings.SECUREMAIL_KEYRING_FILE, create=settings.SECUREMAIL_CREATE_MISSING_KEYS
+        )
+    return Keyring(store, active_version=settings.SECUREMAIL_ACTIVE_KEY_VERSION)
 
 
 def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def wrap_data_key(data_key: bytes, *, context: str) -> bytes:
+def _wrapping_key(kek: bytes, day: date | None) -> bytes:
+    if day is None:
+        return kek
+    try:
+        day_key = shred.day_key(day)
+    except shred.DayKeyShredded:
+        raise DecryptionError(f"The key of {day.isoformat()} has been shredded.") from None
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=b"securemail-wrap-v2"
+    ).derive(kek + day_key)
+
+
+def wrap_data_key(data_key: bytes, *, context: str, expires_on: date | None = None) -> bytes:
+    """Wrap under the active KEK (and, with `expires_on`, that day's shredding key)."""
     ring = keyring()
     nonce = secrets.token_bytes(NONCE_BYTES)
     aad = f"dk|{context}".encode()
-    wrapped = AESGCM(ring.kek(ring.active_version)).encrypt(nonce, data_key, aad)
-    return _WRAP_HEADER.pack(_WRAP_FORMAT, ring.active_version) + nonce + wrapped
+    fmt = _WRAP_KEK_ONLY if expires_on is None else _WRAP_WITH_DAY
+    day_ordinal = expires_on.toordinal() if expires_on else 0
+    header = _WRAP_HEADER.pack(fmt, ring.active_version, day_ordinal)
+    key = _wrapping_key(ring.kek(ring.active_version), expires_on)
+    return header + nonce + AESGCM(key).encrypt(nonce, data_key, header + aad)
+
+
+def _parse_wrapped(wrapped: bytes) -> tuple[int, int, date | None]:
+    if len(wrapped) < _WRAP_HEADER.size + NONCE_BYTES + KEY_BYTES:
+        raise DecryptionError("Wrapped key is too short.")
+    fmt, version, ordinal = _WRAP_HEADER.unpack_from(wrapped)
+    if fmt not in {_WRAP_KEK_ONLY, _WRAP_WITH_DAY}:
+        raise DecryptionError("Unknown wrapped-key format.")
+    try:
+        day = date.fromordinal(ordinal) if fmt == _WRAP_WITH_DAY else None
+    except ValueError:
+        raise DecryptionError("Wrapped key has a bad expiry day.") from None
+    return fmt, version, day
 
 
 def unwrap_data_key(wrapped: bytes, *, context: str) -> bytes:
     wrapped = bytes(wrapped)
-    if len(wrapped) < _WRAP_HEADER.size + NONCE_BYTES + KEY_BYTES:
-        raise DecryptionError("Wrapped key is too short.")
-    fmt, version = _WRAP_HEADER.unpack_from(wrapped)
-    if fmt != _WRAP_FORMAT:
-        raise DecryptionError("Unknown wrapped-key format.")
+    _, version, day = _parse_wrapped(wrapped)
+    header = wrapped[: _WRAP_HEADER.size]
     nonce = wrapped[_WRAP_HEADER.size : _WRAP_HEADER.size + NONCE_BYTES]
     body = wrapped[_WRAP_HEADER.size + NONCE_BYTES :]
+    key = _wrapping_key(keyring().kek(version), day)
     try:
-        return AESGCM(keyring().kek(version)).decrypt(nonce, body, f"dk|{context}".encode())
+        return AESGCM(key).decrypt(nonce, body, header + f"dk|{context}".encode())
     except InvalidTag:
         raise DecryptionError("Wrapped key failed its integrity check.") from None
 
 
+def rewrap_data_key(wrapped: bytes, *, context: str, move_to_day: date | None = None) -> bytes:
+    """Unwrap and wrap again under the active KEK; `move_to_day` puts it under another
+    day's shredding key (default: keep its day)."""
+    _, _, day = _parse_wrapped(bytes(wrapped))
+    data_key = unwrap_data_key(wrapped, context=context)
+    return wrap_data_key(data_key, context=context, expires_on=move_to_day or day)
+
+
+def wrapped_key_day(wrapped: bytes) -> date | None:
+    return _parse_wrapped(bytes(wrapped))[2]
+
+
 def wrapped_key_version(wrapped: bytes) -> int:
-    return int(_WRAP_HEADER.unpack_from(bytes(wrapped))[1])
+    return _parse_wrapped(bytes(wrapped))[1]
 
 
 def seal(data_key: bytes, plaintext: str, *, context: str) -> bytes:

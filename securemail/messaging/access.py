@@ -7,7 +7,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from securemail.accounts.models import User
-from securemail.messaging.models import Delivery, Message
+from securemail.messaging.models import Attachment, Delivery, Message
 
 
 def visible_messages(user: User) -> QuerySet[Message]:
@@ -39,7 +39,7 @@ def thread_messages(user: User, message: Message) -> list[Message]:
         visible_messages(user)
         .filter(Q(pk=root) | Q(thread_root_id=root))
         .select_related("sender__practice")
-        .prefetch_related("deliveries__recipient")
+        .prefetch_related("deliveries__recipient", "attachments")
         .order_by("sent_at")
     )
 
@@ -69,3 +69,15 @@ def unread_count(user: User) -> int:
         hidden_at__isnull=True,
         message__expires_at__gt=timezone.now(),
     ).count()
+
+
+def access_attachment(message: Message, attachment_id: uuid.UUID | str) -> Attachment:
+    """An attachment of a message the caller already got through access_message."""
+    try:
+        attachment_uuid = uuid.UUID(str(attachment_id))
+    except ValueError:
+        raise Http404 from None
+    attachment = Attachment.objects.filter(message=message, pk=attachment_uuid).first()
+    if attachment is None:
+        raise Http404
+    return attachment

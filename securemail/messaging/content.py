@@ -1,9 +1,13 @@
 """Sealing and opening message content with the message's own data key."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date
 
 from securemail.core import crypto
-from securemail.messaging.models import Message
+from securemail.core.blobs import blob_store
+from securemail.core.stream import decrypt_stream
+from securemail.messaging.models import Attachment, Message
 
 
 @dataclass(frozen=True)
@@ -16,9 +20,19 @@ class ContentUnavailable(Exception):
     """The content failed its integrity check or its key is gone: never show anything."""
 
 
+def expiry_day(message: Message) -> date:
+    """The day whose shredding key protects the message: the UTC day it expires."""
+    return message.expires_at.astimezone(UTC).date()
+
+
 def seal_content(message: Message, *, subject: str, body: str) -> None:
+    """Encrypt subject and body under a new data key, wrapped under the keyring and the
+    message's expiry day (so the key dies with that day; see securemail.core.shred)."""
     data_key = crypto.new_data_key()
-    message.wrapped_key = crypto.wrap_data_key(data_key, context=f"message:{message.pk}")
+    message.wrapped_key = crypto.wrap_data_key(
+        data_key, context=f"message:{message.pk}", expires_on=expiry_day(message)
+    )
+    message.key_version = crypto.wrapped_key_version(message.wrapped_key)
     message.subject_sealed = crypto.seal(data_key, subject, context=f"message:{message.pk}:subject")
     message.body_sealed = crypto.seal(data_key, body, context=f"message:{message.pk}:body")
 
@@ -54,3 +68,39 @@ def open_content(message: Message) -> Content:
         )
     except crypto.DecryptionError as error:
         raise ContentUnavailable(str(message.pk)) from error
+
+
+def seal_name(attachment: Attachment, data_key: bytes, name: str) -> bytes:
+    return crypto.seal(data_key, name, context=f"attachment:{attachment.pk}:name")
+
+
+@dataclass(frozen=True)
+class OpenedAttachment:
+    attachment: Attachment
+    name: str
+    data_key: bytes
+
+
+def open_attachment(attachment: Attachment) -> OpenedAttachment:
+    try:
+        data_key = crypto.unwrap_data_key(
+            bytes(attachment.wrapped_key), context=f"attachment:{attachment.pk}"
+        )
+        name = crypto.open_sealed(
+            data_key, bytes(attachment.name_sealed), context=f"attachment:{attachment.pk}:name"
+        )
+    except crypto.DecryptionError as error:
+        raise ContentUnavailable(str(attachment.pk)) from error
+    return OpenedAttachment(attachment=attachment, name=name, data_key=data_key)
+
+
+def attachment_chunks(opened: OpenedAttachment) -> Iterator[bytes]:
+    """The plaintext, piece by piece (bounded memory). Raises ContentUnavailable on the
+    first piece that fails its check."""
+    with blob_store().open_read(opened.attachment.blob_name) as source:
+        try:
+            yield from decrypt_stream(
+                source, opened.data_key, context=f"blob:{opened.attachment.blob_name}"
+            )
+        except crypto.DecryptionError as error:
+            raise ContentUnavailable(str(opened.attachment.pk)) from error

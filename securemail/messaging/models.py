@@ -22,6 +22,8 @@ class Message(models.Model):
     sent_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
     wrapped_key = models.BinaryField()
+    # Which keyring version wraps the data key (rotation re-wraps the rows still on an old one).
+    key_version = models.PositiveIntegerField(default=1, db_index=True)
     subject_sealed = models.BinaryField()
     body_sealed = models.BinaryField()
     # Sent with the compose form, so a double-clicked Send makes one message, not two.
@@ -72,3 +74,25 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"Delivery {self.pk}"
+
+
+class Attachment(models.Model):
+    """A file sent with a message. Its name and contents exist only encrypted: the name
+    sealed here, the contents as chunked ciphertext in the blob store."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    blob_name = models.CharField(max_length=32, unique=True)
+    wrapped_key = models.BinaryField()
+    key_version = models.PositiveIntegerField(default=1, db_index=True)
+    name_sealed = models.BinaryField()
+    # Decided from the first bytes of the content, never from the uploader's claim.
+    content_type = models.CharField(max_length=100)
+    size = models.BigIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"Attachment {self.pk}"

@@ -5,6 +5,7 @@ notifications (the outbox rows commit with the message, or not at all).
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,9 +16,11 @@ from django.utils import timezone
 
 from securemail.accounts.models import User, normalize_email
 from securemail.audit import services as audit
-from securemail.core import ratelimit
-from securemail.messaging.content import open_subject, seal_content
-from securemail.messaging.models import Delivery, Message
+from securemail.core import crypto, ratelimit
+from securemail.core.blobs import blob_store
+from securemail.messaging.content import expiry_day, open_subject, seal_content, seal_name
+from securemail.messaging.models import Attachment, Delivery, Message
+from securemail.messaging.uploads import EncryptedUpload
 from securemail.notifications.services import queue_email
 from securemail.onboarding import services as onboarding
 from securemail.onboarding.models import RecipientRole
@@ -70,6 +73,7 @@ def send_message(
     subject: str,
     body: str,
     client_token: uuid.UUID | None = None,
+    attachments: Sequence[EncryptedUpload] = (),
 ) -> Message:
     """Send a new message. New addresses become invited free accounts (with their role's
     welcome email); known ones get a notification email. Paid users only.
@@ -86,6 +90,7 @@ def send_message(
         raise MessagingError("Write a message.")
     if not recipients:
         raise MessagingError("Add at least one recipient.")
+    check_attachment_limits(attachments)
     if client_token is not None:
         existing = Message.objects.filter(sender=sender, client_token=client_token).first()
         if existing is not None:
@@ -98,6 +103,7 @@ def send_message(
                 subject=subject,
                 body=body,
                 client_token=client_token,
+                attachments=attachments,
             )
     except IntegrityError:
         # A double submission raced us: the first one won, return it.
@@ -115,6 +121,7 @@ def _send_locked(
     subject: str,
     body: str,
     client_token: uuid.UUID | None,
+    attachments: Sequence[EncryptedUpload],
 ) -> Message:
     now = timezone.now()
     seen: set[str] = set()
@@ -137,6 +144,7 @@ def _send_locked(
     message = _create_message(
         sender=sender, subject=subject, body=body, now=now, client_token=client_token
     )
+    _store_attachments(message, attachments)
     for recipient, kind, invited in resolved:
         delivery = Delivery.objects.create(
             message=message, recipient=recipient, kind=kind, sent_at=now, notified_at=now
@@ -183,6 +191,39 @@ def _create_message(
     return message
 
 
+def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:
+    if len(attachments) > settings.SECUREMAIL_MAX_ATTACHMENTS:
+        raise MessagingError(
+            f"Attach at most {settings.SECUREMAIL_MAX_ATTACHMENTS} files to one message."
+        )
+    total = sum(upload.size or 0 for upload in attachments)
+    if total > settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES:
+        limit = settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES // (1024 * 1024)
+        raise MessagingError(f"Attachments on one message can add up to {limit} MB at most.")
+    for upload in attachments:
+        if not upload.size:
+            raise MessagingError(f"“{upload.name}” is empty. Attach a file with content.")
+
+
+def _store_attachments(message: Message, uploads: Sequence[EncryptedUpload]) -> None:
+    """Wrap each upload's data key under the keyring and the message's expiry day."""
+    day = expiry_day(message)
+    for position, upload in enumerate(uploads):
+        attachment = Attachment(
+            message=message,
+            blob_name=upload.blob_name,
+            content_type=upload.content_type or "application/octet-stream",
+            size=upload.size or 0,
+            position=position,
+        )
+        attachment.wrapped_key = crypto.wrap_data_key(
+            upload.data_key, context=f"attachment:{attachment.pk}", expires_on=day
+        )
+        attachment.key_version = crypto.wrapped_key_version(attachment.wrapped_key)
+        attachment.name_sealed = seal_name(attachment, upload.data_key, upload.name or "")
+        attachment.save()
+
+
 def _queue_new_message_email(*, message: Message, delivery: Delivery) -> None:
     recipient = delivery.recipient
     sender = message.sender
@@ -205,7 +246,12 @@ def _queue_new_message_email(*, message: Message, delivery: Delivery) -> None:
 
 
 def reply(
-    *, sender: User, parent: Message, body: str, client_token: uuid.UUID | None = None
+    *,
+    sender: User,
+    parent: Message,
+    body: str,
+    client_token: uuid.UUID | None = None,
+    attachments: Sequence[EncryptedUpload] = (),
 ) -> Message:
     """Reply to a message the sender can see (free accounts included). The reply goes to
     the parent's sender, or, when replying to one's own message, to its recipients. Nobody
@@ -218,6 +264,7 @@ def reply(
             return existing
     if parent.expires_at <= timezone.now():
         raise MessagingError("This conversation has expired.")
+    check_attachment_limits(attachments)
     if parent.sender_id == sender.pk:
         recipients = [d.recipient for d in parent.deliveries.select_related("recipient")]
     else:
@@ -235,6 +282,7 @@ def reply(
             client_token=client_token,
             parent=parent,
         )
+        _store_attachments(message, attachments)
         for recipient in recipients:
             delivery = Delivery.objects.create(
                 message=message, recipient=recipient, sent_at=now, notified_at=now
@@ -274,7 +322,25 @@ def expire_due_messages() -> int:
         due = list(Message.objects.filter(expires_at__lte=now).values_list("pk", flat=True))
         if not due:
             return 0
-        # Replies first is not needed: thread_root cascades.
+        blobs = list(Attachment.objects.filter(message__in=due).values_list("blob_name", flat=True))
         Message.objects.filter(pk__in=due).delete()
+        transaction.on_commit(lambda: _delete_blobs(blobs))
         audit.record("messaging:message:expire", actor_id=None, data={"count": len(due)})
     return len(due)
+
+
+def _delete_blobs(names: list[str]) -> None:
+    store = blob_store()
+    for name in names:
+        store.delete(name)
+
+
+def record_download(*, reader: User, attachment: Attachment) -> None:
+    """Audit an attachment download (the delivery slip reads it from the audit log)."""
+    audit.record(
+        "messaging:attachment:download",
+        actor_id=reader.pk,
+        practice_id=reader.practice_id,
+        target=f"attachment:{attachment.pk}",
+        data={"message": str(attachment.message_id)},
+    )

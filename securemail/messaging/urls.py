@@ -10,4 +10,9 @@ urlpatterns = [
     path("compose/lookup/", views.lookup, name="lookup"),
     path("m/<str:message_id>/", views.message_detail, name="message"),
     path("m/<str:message_id>/reply/", views.reply, name="reply"),
+    path(
+        "m/<str:message_id>/a/<str:attachment_id>/",
+        views.attachment_download,
+        name="attachment",
+    ),
 ]

@@ -28,6 +28,7 @@ class OutboxEmail(models.Model):
     # Lets the product show "notified at" per recipient without reading the email.
     recipient_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     wrapped_key = models.BinaryField(null=True, blank=True)
+    key_version = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     sealed_payload = models.BinaryField(null=True, blank=True)
 
     class Meta:

@@ -50,6 +50,7 @@ def queue_email(
     )
     data_key = crypto.new_data_key()
     email.wrapped_key = crypto.wrap_data_key(data_key, context=f"outbox:{email.id}")
+    email.key_version = crypto.wrapped_key_version(email.wrapped_key)
     payload = json.dumps({"subject": subject, "text": text, "html": html})
     email.sealed_payload = crypto.seal(data_key, payload, context=f"outbox:{email.id}:payload")
     email.save()
@@ -107,10 +108,18 @@ def deliver_due(limit: int = 50) -> int:
         email.sent_at = timezone.now()
         # The content is no longer needed once delivered: drop it (and the links in it).
         email.wrapped_key = None
+        email.key_version = None
         email.sealed_payload = None
         email.last_error = ""
         email.save(
-            update_fields=["status", "sent_at", "wrapped_key", "sealed_payload", "last_error"]
+            update_fields=[
+                "status",
+                "sent_at",
+                "wrapped_key",
+                "key_version",
+                "sealed_payload",
+                "last_error",
+            ]
         )
         sent += 1
     return sent
@@ -120,6 +129,7 @@ def _failed(email: OutboxEmail, error: Exception) -> None:
     email.last_error = type(error).__name__[:200]
     if email.attempts > len(RETRY_DELAYS):
         email.status = OutboxEmail.Status.FAILED
+        email.key_version = None
         email.wrapped_key = None
         email.sealed_payload = None
     else:

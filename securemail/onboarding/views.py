@@ -288,7 +288,9 @@ def terms_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
         except services.OnboardingError as error:
             messages.error(request, str(error))
             return _after(invitation)
-        request.session.pop(SESSION_KEY, None)
+        # The session stays bound to the (now used) invitation so that another tab of this
+        # browser gets "already complete" rather than "link no longer valid"; that page
+        # unbinds it.
         return redirect("onboarding:done")
     context = _wizard_context(invitation, services.STEP_TERMS) | {"form": form}
     return render(request, "onboarding/step_terms.html", context, status=_status(form))

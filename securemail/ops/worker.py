@@ -6,6 +6,7 @@ import time
 
 from django.db import close_old_connections
 
+from securemail.core import shred
 from securemail.messaging.services import expire_due_messages
 from securemail.notifications.services import deliver_due
 
@@ -13,10 +14,16 @@ logger = logging.getLogger(__name__)
 PERIODIC_SECONDS = 60
 
 
-def run_once() -> int:
-    """One pass: deliver what is due, then expire what is due. Returns emails sent."""
-    sent = deliver_due()
+def periodic() -> None:
+    """Expire due messages, then destroy the shredding keys of days that have ended."""
     expire_due_messages()
+    shred.advance()
+
+
+def run_once() -> int:
+    """One pass: deliver what is due, then the periodic jobs. Returns emails sent."""
+    sent = deliver_due()
+    periodic()
     return sent
 
 
@@ -27,7 +34,7 @@ def run_forever(stop: threading.Event, *, interval: float = 1.0) -> None:
         try:
             deliver_due()
             if time.monotonic() - last_periodic >= PERIODIC_SECONDS:
-                expire_due_messages()
+                periodic()
                 last_periodic = time.monotonic()
         except Exception:
             # Keep the worker alive through a database hiccup; the next pass retries.

@@ -1,0 +1,95 @@
+"""Key rotation: re-wrap every stored data key under the active key-encryption key, in
+small batches while the site keeps serving, then retire the old version.
+
+Only wrapped data keys change; the data keys themselves (and so every ciphertext) stay the
+same, so a reader holding either the old or the new wrapping succeeds throughout.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models, transaction
+
+from securemail.core import crypto
+from securemail.messaging.models import Attachment, Message
+from securemail.notifications.models import OutboxEmail
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WrappedKeyTable:
+    model: type[models.Model]
+    context: Callable[[Any], str]
+
+
+TABLES = [
+    WrappedKeyTable(Message, lambda row: f"message:{row.pk}"),
+    WrappedKeyTable(Attachment, lambda row: f"attachment:{row.pk}"),
+    WrappedKeyTable(OutboxEmail, lambda row: f"outbox:{row.pk}"),
+]
+
+
+def count_by_version() -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for table in TABLES:
+        rows = (
+            table.model.objects.filter(key_version__isnull=False)  # type: ignore[attr-defined]
+            .values("key_version")
+            .annotate(n=models.Count("pk"))
+        )
+        for row in rows:
+            counts[row["key_version"]] = counts.get(row["key_version"], 0) + row["n"]
+    return counts
+
+
+def _rewrap_batch(table: WrappedKeyTable, active: int, size: int, skip: set[Any]) -> int:
+    manager = table.model.objects  # type: ignore[attr-defined]
+    with transaction.atomic():
+        rows = list(
+            manager.select_for_update(skip_locked=True)
+            .filter(key_version__isnull=False)
+            .exclude(key_version=active)
+            .exclude(pk__in=skip)
+            .only("pk", "wrapped_key", "key_version")[:size]
+        )
+        changed = []
+        for row in rows:
+            try:
+                row.wrapped_key = crypto.rewrap_data_key(
+                    row.wrapped_key, context=table.context(row)
+                )
+            except crypto.DecryptionError:
+                # Its day key is already shredded (the expiry job deletes it): leave it.
+                skip.add(row.pk)
+                continue
+            row.key_version = active
+            changed.append(row)
+        manager.bulk_update(changed, ["wrapped_key", "key_version"])
+    return len(rows)
+
+
+def rewrap_all(*, batch_size: int = 500) -> Iterator[tuple[str, int]]:
+    """Re-wrap every data key not under the active version. Yields (table, rows done)."""
+    active = crypto.keyring().active_version
+    for table in TABLES:
+        skip: set[Any] = set()
+        done = 0
+        while True:
+            n = _rewrap_batch(table, active, batch_size, skip)
+            if n == 0:
+                break
+            done += n
+            yield table.model._meta.label, done
+
+
+def retire(version: int) -> None:
+    """Remove a key version from the keyring once no stored data key uses it."""
+    in_use = count_by_version().get(version, 0)
+    if in_use:
+        raise ValueError(f"{in_use} data keys still use version {version}: re-wrap first.")
+    if version == crypto.keyring().active_version:
+        raise ValueError("The active version can't be retired.")
+    crypto.keyring().store.remove_version(version)
