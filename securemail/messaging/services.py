@@ -344,3 +344,72 @@ def record_download(*, reader: User, attachment: Attachment) -> None:
         target=f"attachment:{attachment.pk}",
         data={"message": str(attachment.message_id)},
     )
+
+
+def delete_for_everyone(*, actor: User, message: Message) -> None:
+    """The sender deletes a message (and its replies, if it starts a conversation) for every
+    party at once. Its keys stay wrapped under the expiry day, so old backups hold it only
+    until that day ends (see README, "What shredding guarantees")."""
+    if message.sender_id != actor.pk:
+        raise NotAllowed("delete")
+    with transaction.atomic():
+        doomed = Message.objects.filter(pk=message.pk) | Message.objects.filter(thread_root=message)
+        ids = list(doomed.values_list("pk", flat=True))
+        blobs = list(Attachment.objects.filter(message__in=ids).values_list("blob_name", flat=True))
+        Message.objects.filter(pk__in=ids).delete()
+        audit.record(
+            "messaging:message:delete",
+            actor_id=actor.pk,
+            practice_id=actor.practice_id,
+            target=f"message:{message.pk}",
+            data={"count": len(ids)},
+        )
+        transaction.on_commit(lambda: _delete_blobs(blobs))
+
+
+def change_expiry(*, actor: User, message: Message, expires_at: datetime) -> None:
+    """The sender moves a message's expiry (never past 30 days after sending, never into
+    the past). Its data keys move to the new day's shredding key."""
+    if message.sender_id != actor.pk:
+        raise NotAllowed("expiry")
+    latest = message.sent_at + timedelta(days=settings.SECUREMAIL_MAX_EXPIRY_DAYS)
+    if expires_at > latest:
+        raise MessagingError("A message can't be kept more than 30 days after it was sent.")
+    if expires_at <= timezone.now():
+        raise MessagingError("Choose a time in the future, or delete the message now.")
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        _move_expiry(locked, expires_at)
+        if locked.thread_root_id is None:
+            # Replies never outlive the conversation's first message.
+            for later in Message.objects.select_for_update().filter(
+                thread_root=locked, expires_at__gt=expires_at
+            ):
+                _move_expiry(later, expires_at)
+        audit.record(
+            "messaging:message:expiry",
+            actor_id=actor.pk,
+            practice_id=actor.practice_id,
+            target=f"message:{message.pk}",
+        )
+    message.expires_at = expires_at
+
+
+def _move_expiry(message: Message, expires_at: datetime) -> None:
+    """Set a new expiry and re-wrap the message's (and attachments') data keys under the
+    new day's shredding key. Caller holds the row lock."""
+    message.expires_at = expires_at
+    day = expiry_day(message)
+    message.wrapped_key = crypto.rewrap_data_key(
+        bytes(message.wrapped_key), context=f"message:{message.pk}", move_to_day=day
+    )
+    message.key_version = crypto.wrapped_key_version(message.wrapped_key)
+    message.save(update_fields=["expires_at", "wrapped_key", "key_version"])
+    for attachment in Attachment.objects.select_for_update().filter(message=message):
+        attachment.wrapped_key = crypto.rewrap_data_key(
+            bytes(attachment.wrapped_key),
+            context=f"attachment:{attachment.pk}",
+            move_to_day=day,
+        )
+        attachment.key_version = crypto.wrapped_key_version(attachment.wrapped_key)
+        attachment.save(update_fields=["wrapped_key", "key_version"])
