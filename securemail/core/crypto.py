@@ -182,16 +182,28 @@ def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=256)
 
 
-def _wrapping_key(kek: bytes, day: date | None) -> bytes:
+@functools.lru_cache(maxsize=256)
+def _combine(kek: bytes, day_key: bytes) -> AESGCM:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=b"securemail-wrap-v2"
+    ).derive(kek + day_key)
+    return AESGCM(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _kek_cipher(kek: bytes) -> AESGCM:
+    return AESGCM(kek)
+
+
+def _wrapping_cipher(kek: bytes, day: date | None) -> AESGCM:
     if day is None:
-        return kek
+        return _kek_cipher(kek)
     try:
         day_key = shred.day_key(day)
     except shred.DayKeyShredded:
         raise DecryptionError(f"The key of {day.isoformat()} has been shredded.") from None
-    return HKDF(
-        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=b"securemail-wrap-v2"
-    ).derive(kek + day_key)
+    # Cached by (kek, day key): once a day key is destroyed, its entry is never hit again.
+    return _combine(kek, day_key)
 
 
 def wrap_data_key(data_key: bytes, *, context: str, expires_on: date | None = None) -> bytes:
@@ -202,8 +214,8 @@ def wrap_data_key(data_key: bytes, *, context: str, expires_on: date | None = No
     fmt = _WRAP_KEK_ONLY if expires_on is None else _WRAP_WITH_DAY
     day_ordinal = expires_on.toordinal() if expires_on else 0
     header = _WRAP_HEADER.pack(fmt, ring.active_version, day_ordinal)
-    key = _wrapping_key(ring.kek(ring.active_version), expires_on)
-    return header + nonce + AESGCM(key).encrypt(nonce, data_key, header + aad)
+    cipher = _wrapping_cipher(ring.kek(ring.active_version), expires_on)
+    return header + nonce + cipher.encrypt(nonce, data_key, header + aad)
 
 
 def _parse_wrapped(wrapped: bytes) -> tuple[int, int, date | None]:
@@ -225,9 +237,9 @@ def unwrap_data_key(wrapped: bytes, *, context: str) -> bytes:
     header = wrapped[: _WRAP_HEADER.size]
     nonce = wrapped[_WRAP_HEADER.size : _WRAP_HEADER.size + NONCE_BYTES]
     body = wrapped[_WRAP_HEADER.size + NONCE_BYTES :]
-    key = _wrapping_key(keyring().kek(version), day)
+    cipher = _wrapping_cipher(keyring().kek(version), day)
     try:
-        return AESGCM(key).decrypt(nonce, body, header + f"dk|{context}".encode())
+        return cipher.decrypt(nonce, body, header + f"dk|{context}".encode())
     except InvalidTag:
         raise DecryptionError("Wrapped key failed its integrity check.") from None
 

@@ -41,13 +41,13 @@ class RatchetState:
 
 
 def _next(secret: bytes) -> bytes:
-    return hmac.new(secret, b"securemail-ratchet-next", hashlib.sha256).digest()
+    return hmac.digest(secret, b"securemail-ratchet-next", hashlib.sha256)
 
 
 def _day_key(secret: bytes) -> bytes:
     # The wrapping key is derived from, not equal to, the chain value, so handing out a
     # day key never reveals the chain.
-    return hmac.new(secret, b"securemail-ratchet-daykey", hashlib.sha256).digest()
+    return hmac.digest(secret, b"securemail-ratchet-daykey", hashlib.sha256)
 
 
 class RatchetStore(Protocol):
@@ -127,6 +127,12 @@ def ratchet() -> RatchetStore:
     )
 
 
+# Derived day keys of the current ratchet state, dropped whenever the state moves on.
+_derived: dict[date, bytes] = {}
+_derived_from: list[RatchetState] = []
+_derived_lock = threading.Lock()
+
+
 def day_key(day: date) -> bytes:
     """The wrapping key of `day`; DayKeyShredded once the ratchet has passed that day."""
     state = ratchet().load()
@@ -135,10 +141,17 @@ def day_key(day: date) -> bytes:
         raise DayKeyShredded(day.isoformat())
     if ahead > MAX_DAYS_AHEAD:
         raise ValueError("Expiry day is too far ahead.")
-    secret = state.secret
-    for _ in range(ahead):
-        secret = _next(secret)
-    return _day_key(secret)
+    with _derived_lock:
+        if not _derived_from or _derived_from[0] != state:
+            _derived.clear()
+            _derived_from[:] = [state]
+        key = _derived.get(day)
+        if key is None:
+            secret = state.secret
+            for _ in range(ahead):
+                secret = _next(secret)
+            key = _derived[day] = _day_key(secret)
+        return key
 
 
 def advance(to: date | None = None) -> date:

@@ -35,7 +35,7 @@ class StreamEncryptor:
         self._buffer = bytearray()
         self.plaintext_size = 0
 
-    def _seal(self, piece: bytes, *, final: bool) -> bytes:
+    def _seal(self, piece: bytes | memoryview, *, final: bool) -> bytes:
         sealed = self._aes.encrypt(
             _nonce(self._index), piece, _aad(self._context, self._index, final)
         )
@@ -46,12 +46,16 @@ class StreamEncryptor:
         """Feed plaintext; returns the sealed pieces now complete (maybe none)."""
         self.plaintext_size += len(data)
         self._buffer += data
-        out = bytearray()
+        if len(self._buffer) <= CHUNK:
+            return b""
         # Keep at least one byte back: only finalize() knows which piece is the last.
-        while len(self._buffer) > CHUNK:
-            out += self._seal(bytes(self._buffer[:CHUNK]), final=False)
-            del self._buffer[:CHUNK]
-        return bytes(out)
+        full = (len(self._buffer) - 1) // CHUNK
+        with memoryview(self._buffer) as view:
+            sealed = [
+                self._seal(view[i * CHUNK : (i + 1) * CHUNK], final=False) for i in range(full)
+            ]
+        del self._buffer[: full * CHUNK]
+        return sealed[0] if full == 1 else b"".join(sealed)
 
     def finalize(self) -> bytes:
         sealed = self._seal(bytes(self._buffer), final=True)
