@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import timedelta
@@ -20,7 +21,7 @@ from datetime import timedelta
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "securemail.settings_test")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -112,7 +113,7 @@ def stream_once(total: int) -> tuple[float, float]:
     key = crypto.new_data_key()
     piece = os.urandom(CHUNK)
     sink = io.BytesIO() if total <= 8 * MB else None
-    path = f"/tmp/securemail-bench-{os.getpid()}.bin"
+    path = os.path.join(tempfile.gettempdir(), f"securemail-bench-{os.getpid()}.bin")
     out = sink or open(path, "wb")  # noqa: SIM115
     start = time.perf_counter()
     enc = StreamEncryptor(key, context="bench")
