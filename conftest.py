@@ -16,7 +16,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from django.test import override_settings
 from django.utils import timezone
 
 # Django's live_server runs in a thread; Playwright's sync API looks async to Django.
@@ -209,8 +208,10 @@ def smtp_server(settings: Any) -> Iterator[SmtpSink]:
             "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 10},
         }
     }
-    with override_settings(MAILERS=mailers):
-        yield sink
+    # Through pytest-django's `settings`, so a test that also changes MAILERS can't leave
+    # this server's address behind when both are undone.
+    settings.MAILERS = mailers
+    yield sink
     controller.stop()
 
 

@@ -1,4 +1,5 @@
 from typing import Any
+from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
@@ -45,3 +46,59 @@ class ChoosePasswordForm(SetPasswordForm):
     def save(self, commit: bool = True) -> User:
         services.set_password(user=self.user, password=self.cleaned_data["new_password1"])
         return self.user
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    common = [
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Phoenix",
+        "America/Los_Angeles",
+        "America/Anchorage",
+        "Pacific/Honolulu",
+    ]
+    others = sorted(z for z in available_timezones() if "/" in z and z not in common)
+    return [(z, z.replace("_", " ")) for z in [*common, "UTC", *others]]
+
+
+class ProfileForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=_time_zone_choices, label="Time zone")
+    default_expiry_days = forms.TypedChoiceField(
+        label="Delete my messages for everyone after",
+        coerce=int,
+        choices=[(d, f"{d} day{'s' if d != 1 else ''}") for d in range(1, 31)],
+        help_text="The default for new messages; at most 30 days.",
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "full_name",
+            "office_phone",
+            "time_zone",
+            "signature",
+            "default_expiry_days",
+            "notify_by",
+        ]
+        labels = {"notify_by": "Tell me about new messages by", "office_phone": "Office phone"}
+        widgets = {"signature": forms.Textarea(attrs={"rows": 4})}
+        help_texts = {"signature": "Added at the end of your new messages and replies."}
+
+    def clean_full_name(self) -> str:
+        name = " ".join(self.cleaned_data["full_name"].split())
+        if len(name) < 2:
+            raise forms.ValidationError("Enter your full name.")
+        return name
+
+    def clean_office_phone(self) -> str:
+        from securemail.core.phones import normalize_phone
+
+        raw = self.cleaned_data["office_phone"].strip()
+        return normalize_phone(raw) if raw else ""
+
+    def clean_signature(self) -> str:
+        signature = self.cleaned_data["signature"].strip()
+        if len(signature) > 1000:
+            raise forms.ValidationError("Keep the signature under 1,000 characters.")
+        return signature

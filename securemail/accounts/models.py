@@ -85,6 +85,12 @@ class User(AbstractBaseUser):
         REGISTERED = "registered", "Registered (password not set yet)"
         ACTIVE = "active", "Active"
 
+    class Notify(models.TextChoices):
+        EMAIL_AND_SMS = "email_sms", "Email and text message"
+        SMS = "sms", "Text message only"
+        EMAIL = "email", "Email only"
+        NONE = "none", "No notifications"
+
     class PhoneType(models.TextChoices):
         CELL = "cell", "Cell phone"
         LANDLINE = "landline", "Landline"
@@ -107,6 +113,7 @@ class User(AbstractBaseUser):
     time_zone = models.CharField(max_length=64, default="America/New_York")
     signature = models.TextField(blank=True)
     default_expiry_days = models.PositiveSmallIntegerField(default=30)
+    notify_by = models.CharField(max_length=10, choices=Notify.choices, default=Notify.EMAIL)
 
     specialty = models.ForeignKey(
         Specialty, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

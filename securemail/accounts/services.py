@@ -1,5 +1,7 @@
 """The only writers of people and practices."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.db.models import F
@@ -9,6 +11,9 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from securemail.accounts.models import User
+
+if TYPE_CHECKING:
+    from securemail.accounts.forms import ProfileForm
 from securemail.audit import services as audit
 from securemail.notifications.services import queue_email
 
@@ -79,3 +84,10 @@ def set_password(*, user: User, password: str) -> None:
         user.locked_at = None
         user.save(update_fields=["password", "status", "failed_logins", "locked_at"])
         audit.record("accounts:password:set", actor_id=user.pk, practice_id=user.practice_id)
+
+
+def update_profile(*, user: User, form: "ProfileForm") -> None:
+    """The person edits their own profile (name, time zone, signature, defaults)."""
+    with transaction.atomic():
+        form.save()
+        audit.record("accounts:profile:update", actor_id=user.pk, practice_id=user.practice_id)

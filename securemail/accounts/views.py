@@ -2,13 +2,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
 
 from securemail.accounts import services
-from securemail.accounts.forms import ChoosePasswordForm, LoginForm, PasswordLinkForm
+from securemail.accounts.forms import ChoosePasswordForm, LoginForm, PasswordLinkForm, ProfileForm
+from securemail.accounts.models import User
 from securemail.core import ratelimit
 
 
@@ -56,3 +58,17 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         messages.success(self.request, "Your password is set. Log in to read your messages.")
         return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    form = ProfileForm(request.POST or None, instance=user)
+    if request.method == "POST" and form.is_valid():
+        services.update_profile(user=user, form=form)
+        messages.success(request, "Your profile was saved.")
+        return redirect("accounts:profile")
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "accounts/profile.html", {"form": form}, status=status)

@@ -1,13 +1,16 @@
 """The only way to read messages for a user. Anything out of reach is a 404."""
 
 import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from securemail.accounts.models import User
-from securemail.messaging.models import Attachment, Delivery, Message
+from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
+from securemail.onboarding.models import Invitation
 
 
 def visible_messages(user: User) -> QuerySet[Message]:
@@ -47,10 +50,26 @@ def thread_messages(user: User, message: Message) -> list[Message]:
 def inbox(user: User) -> QuerySet[Delivery]:
     return (
         Delivery.objects.filter(
-            recipient=user, hidden_at__isnull=True, message__expires_at__gt=timezone.now()
+            recipient=user,
+            hidden_at__isnull=True,
+            archived_at__isnull=True,
+            expires_at__gt=timezone.now(),
         )
         .select_related("message__sender__practice")
-        .order_by("-sent_at")
+        .order_by("-sent_at", "-id")
+    )
+
+
+def archive(user: User) -> QuerySet[Delivery]:
+    return (
+        Delivery.objects.filter(
+            recipient=user,
+            hidden_at__isnull=True,
+            archived_at__isnull=False,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("message__sender__practice")
+        .order_by("-sent_at", "-id")
     )
 
 
@@ -58,7 +77,7 @@ def sent(user: User) -> QuerySet[Message]:
     return (
         Message.objects.filter(sender=user, expires_at__gt=timezone.now())
         .prefetch_related("deliveries__recipient")
-        .order_by("-sent_at")
+        .order_by("-sent_at", "-id")
     )
 
 
@@ -67,7 +86,7 @@ def unread_count(user: User) -> int:
         recipient=user,
         read_at__isnull=True,
         hidden_at__isnull=True,
-        message__expires_at__gt=timezone.now(),
+        expires_at__gt=timezone.now(),
     ).count()
 
 
@@ -81,3 +100,72 @@ def access_attachment(message: Message, attachment_id: uuid.UUID | str) -> Attac
     if attachment is None:
         raise Http404
     return attachment
+
+
+def own_delivery(user: User, message: Message) -> Delivery | None:
+    """The user's mailbox entry for a message they received (None for the sender)."""
+    return Delivery.objects.filter(message=message, recipient=user).first()
+
+
+def drafts(user: User) -> QuerySet[Draft]:
+    return Draft.objects.filter(owner=user, expires_at__gt=timezone.now()).order_by("-updated_at")
+
+
+def access_draft(user: User, draft_id: uuid.UUID | str | None) -> Draft | None:
+    try:
+        draft_uuid = uuid.UUID(str(draft_id))
+    except ValueError:
+        return None
+    return Draft.objects.filter(owner=user, pk=draft_uuid, expires_at__gt=timezone.now()).first()
+
+
+@dataclass
+class SlipRow:
+    """What the sender may know about one recipient of one message."""
+
+    recipient: User
+    kind: str
+    notified_at: datetime | None
+    registered_at: datetime | None
+    invited: bool
+    opened_at: datetime | None
+    replied_at: datetime | None
+    downloads: dict[uuid.UUID, datetime] = field(default_factory=dict)
+
+
+def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[SlipRow]]:
+    """Delivery slips for the messages of `thread` that `user` sent, in a fixed number of
+    queries whatever the thread's size."""
+    mine = [m for m in thread if m.sender_id == user.pk]
+    if not mine:
+        return {}
+    deliveries = list(
+        Delivery.objects.filter(message__in=mine).select_related("recipient").order_by("id")
+    )
+    recipient_ids = {d.recipient_id for d in deliveries}
+    invitations = {
+        inv.invitee_id: inv
+        for inv in Invitation.objects.filter(invitee_id__in=recipient_ids, invited_by=user)
+    }
+    downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
+    for record in AttachmentDownload.objects.filter(
+        attachment__message__in=mine, user_id__in=recipient_ids
+    ).select_related("attachment"):
+        key = (record.attachment.message_id, record.user_id)
+        downloads.setdefault(key, {})[record.attachment_id] = record.first_at
+    slips: dict[uuid.UUID, list[SlipRow]] = {}
+    for delivery in deliveries:
+        invitation = invitations.get(delivery.recipient_id)
+        slips.setdefault(delivery.message_id, []).append(
+            SlipRow(
+                recipient=delivery.recipient,
+                kind=delivery.get_kind_display(),
+                notified_at=delivery.notified_at,
+                registered_at=invitation.used_at if invitation else None,
+                invited=invitation is not None,
+                opened_at=delivery.read_at,
+                replied_at=delivery.replied_at,
+                downloads=downloads.get((delivery.message_id, delivery.recipient_id), {}),
+            )
+        )
+    return slips

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from securemail.messaging import access
@@ -9,4 +10,8 @@ def mailbox(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"mailbox_unread": access.unread_count(user)}
+    return {
+        "mailbox_unread": access.unread_count(user),
+        "attachment_max_bytes": settings.SECUREMAIL_MAX_ATTACHMENT_BYTES,
+        "attachment_max_mb": settings.SECUREMAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024),
+    }

@@ -1,30 +1,121 @@
+import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
 from securemail.accounts.models import User, normalize_email
 from securemail.onboarding.models import RecipientRole
 
 ROLE_LABEL = "Select recipient's role"
+ROLE_PREFIX = "role-"
 MAX_SUBJECT = 200
 MAX_BODY = 100_000
+MAX_RECIPIENTS = 20
+_SEPARATORS = re.compile(r"[,;\s]+")
 
 
-class ComposeForm(forms.Form):
-    to = forms.EmailField(
+def parse_addresses(text: str) -> tuple[list[str], list[str]]:
+    """Split what was typed into (valid normalized addresses, invalid pieces)."""
+    valid: list[str] = []
+    invalid: list[str] = []
+    for piece in _SEPARATORS.split(text or ""):
+        piece = piece.strip().strip("<>")
+        if not piece:
+            continue
+        try:
+            validate_email(piece)
+        except ValidationError:
+            invalid.append(piece)
+            continue
+        email = normalize_email(piece)
+        if email not in valid:
+            valid.append(email)
+    return valid, invalid
+
+
+def new_addresses(addresses: list[str]) -> list[str]:
+    """The addresses nobody in SecureMail has yet (they need a role)."""
+    known = set(User.objects.filter(email__in=addresses).values_list("email", flat=True))
+    return [a for a in addresses if a not in known]
+
+
+class AddressesField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 5000)
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {"autocomplete": "off", "spellcheck": "false", "inputmode": "email"}
+        )
+
+    def clean(self, value: Any) -> list[str]:
+        text = super().clean(value)
+        valid, invalid = parse_addresses(text)
+        if invalid:
+            listed = ", ".join(invalid[:3])
+            raise ValidationError(
+                f"Enter a valid email address, like name@example.com. Not valid: {listed}."
+            )
+        return valid
+
+
+def expiry_choices(default: int) -> list[tuple[int, str]]:
+    return [(d, f"{d} day{'s' if d != 1 else ''}") for d in range(1, 31)]
+
+
+class RecipientsMixin(forms.Form):
+    """To and Cc, each unknown address with its own "Select recipient's role"."""
+
+    to = AddressesField(
         label="To",
-        max_length=254,
-        error_messages={
-            "required": "Enter the recipient's email address.",
-            "invalid": "Enter a valid email address, like name@example.com.",
-        },
-        widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="One or more addresses, separated by commas.",
+        error_messages={"required": "Enter the recipient's email address."},
     )
+    cc = AddressesField(label="Cc", required=False)
+    # Kept for a single new address posted without JavaScript's per-address selects.
     role = forms.ChoiceField(
-        label=ROLE_LABEL,
-        choices=[("", ROLE_LABEL), *RecipientRole.choices],
-        required=False,
+        label=ROLE_LABEL, choices=[("", ROLE_LABEL), *RecipientRole.choices], required=False
     )
+    sender: User
+
+    def recipient_roles(self) -> dict[str, str]:
+        return {
+            key[len(ROLE_PREFIX) :]: value
+            for key, value in self.data.items()
+            if key.startswith(ROLE_PREFIX) and value in RecipientRole.values
+        }
+
+    def clean_recipients(self, cleaned: dict[str, Any]) -> None:
+        to = cleaned.get("to") or []
+        cc = [a for a in cleaned.get("cc") or [] if a not in to]
+        cleaned["cc"] = cc
+        everyone = to + cc
+        if self.sender.email in everyone:
+            self.add_error("to", "You can't send a secure message to yourself.")
+            return
+        if len(everyone) > MAX_RECIPIENTS:
+            self.add_error("to", f"Send to at most {MAX_RECIPIENTS} people at once.")
+            return
+        roles = self.recipient_roles()
+        new = new_addresses(everyone)
+        if len(new) == 1 and new[0] not in roles and cleaned.get("role"):
+            roles[new[0]] = cleaned["role"]
+        missing = [a for a in new if a not in roles]
+        self.new_addresses = new
+        self.roles = {a: roles[a] for a in new if a in roles}
+        if missing:
+            self.add_error(
+                "role",
+                "New to SecureMail: select the recipient's role for " + ", ".join(missing) + ".",
+            )
+        cleaned["roles"] = self.roles
+
+
+class ComposeForm(RecipientsMixin):
     subject = forms.CharField(
         max_length=MAX_SUBJECT, error_messages={"required": "Enter a subject."}
     )
@@ -34,36 +125,57 @@ class ComposeForm(forms.Form):
         max_length=MAX_BODY,
         widget=forms.Textarea(attrs={"rows": 12}),
     )
+    expiry_days = forms.TypedChoiceField(
+        label="Delete for everyone after",
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=expiry_choices(30),
+        help_text="At most 30 days. You can change it after sending.",
+    )
     client_token = forms.UUIDField(widget=forms.HiddenInput)
+    draft = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, sender: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sender = sender
-        self.recipient_is_new = False
-
-    def clean_to(self) -> str:
-        email = normalize_email(self.cleaned_data["to"])
-        if email == self.sender.email:
-            raise forms.ValidationError("You can't send a secure message to yourself.")
-        self.recipient_is_new = not User.objects.filter(email=email).exists()
-        return email
+        self.new_addresses: list[str] = []
+        self.roles: dict[str, str] = {}
+        if not self.is_bound:
+            self.initial.setdefault("expiry_days", min(sender.default_expiry_days, 30))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if self.recipient_is_new and not cleaned.get("role"):
-            self.add_error(
-                "role",
-                "This address is new to SecureMail: select the recipient's role.",
-            )
-        if not self.recipient_is_new:
-            cleaned["role"] = ""
+        self.clean_recipients(cleaned)
         if not (cleaned.get("body") or "").strip() and not self.sender.signature.strip():
             self.add_error("body", "Write a message.")
         return cleaned
 
 
+class ForwardForm(RecipientsMixin):
+    body = forms.CharField(
+        label="Add a note",
+        required=False,
+        max_length=MAX_BODY,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    client_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, sender: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sender = sender
+        self.new_addresses = []
+        self.roles = {}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.clean_recipients(cleaned)
+        return cleaned
+
+
 class LookupForm(forms.Form):
-    to = forms.EmailField(max_length=254)
+    to = forms.CharField(max_length=5000, required=False)
+    cc = forms.CharField(max_length=5000, required=False)
 
 
 class ReplyForm(forms.Form):
@@ -73,4 +185,41 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         error_messages={"required": "Write your reply."},
     )
+    reply_all = forms.BooleanField(required=False)
     client_token = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class ExpiryForm(forms.Form):
+    expires_on = forms.DateField(
+        label="Delete for everyone on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a date like 2026-12-24."},
+    )
+
+    def __init__(self, *args: Any, user: User, sent_at: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.latest = sent_at + timedelta(days=settings.SECUREMAIL_MAX_EXPIRY_DAYS)
+        zone = _zone(user)
+        self.fields["expires_on"].widget.attrs["max"] = (
+            self.latest.astimezone(zone).date().isoformat()
+        )
+
+    def clean_expires_on(self) -> datetime:
+        day: date = self.cleaned_data["expires_on"]
+        zone = _zone(self.user)
+        # The end of that day where the user is, but never past 30 days after sending.
+        moment = datetime.combine(day, time(23, 59), tzinfo=zone)
+        if moment.date() > self.latest.astimezone(zone).date():
+            raise ValidationError(
+                "A message can't be kept more than 30 days after it was sent: choose "
+                f"{self.latest.astimezone(zone):%B %-d} or earlier."
+            )
+        return min(moment, self.latest)
+
+
+def _zone(user: User) -> ZoneInfo:
+    try:
+        return ZoneInfo(user.time_zone)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")

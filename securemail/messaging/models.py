@@ -30,7 +30,7 @@ class Message(models.Model):
     client_token = models.UUIDField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["sender", "-sent_at"], name="message_sent_folder")]
+        indexes = [models.Index(fields=["sender", "-sent_at", "-id"], name="message_sent_folder")]
         constraints = [
             models.UniqueConstraint(
                 fields=["sender", "client_token"], name="message_unique_client_token"
@@ -58,10 +58,15 @@ class Delivery(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries"
     )
     kind = models.CharField(max_length=2, choices=Kind.choices, default=Kind.TO)
-    # Copied from the message so the inbox is one index range scan.
+    # Copied from the message so a mailbox page is one index range scan, no join.
     sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
     notified_at = models.DateTimeField(null=True, blank=True)
+    # First time the recipient opened it (the delivery slip's "opened").
     read_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # The recipient deleted it from their own mailbox (others keep it).
     hidden_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -69,7 +74,21 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["message", "recipient"], name="one_delivery_each")
         ]
         indexes = [
-            models.Index(fields=["recipient", "-sent_at"], name="delivery_inbox"),
+            models.Index(
+                fields=["recipient", "-sent_at", "-id"],
+                name="delivery_inbox",
+                condition=models.Q(hidden_at__isnull=True, archived_at__isnull=True),
+            ),
+            models.Index(
+                fields=["recipient", "-sent_at", "-id"],
+                name="delivery_archive",
+                condition=models.Q(hidden_at__isnull=True, archived_at__isnull=False),
+            ),
+            models.Index(
+                fields=["recipient", "expires_at"],
+                name="delivery_unread",
+                condition=models.Q(hidden_at__isnull=True, read_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -96,3 +115,40 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"Attachment {self.pk}"
+
+
+class AttachmentDownload(models.Model):
+    """First download of an attachment by one person (the delivery slip shows it)."""
+
+    attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    first_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["attachment", "user"], name="one_download_record")
+        ]
+
+    def __str__(self) -> str:
+        return f"Download {self.pk}"
+
+
+class Draft(models.Model):
+    """An unsent message, saved as the author types. Everything typed is sealed (recipients,
+    subject, body); drafts untouched for 30 days are deleted and their day key shredded."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts"
+    )
+    updated_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    wrapped_key = models.BinaryField()
+    key_version = models.PositiveIntegerField(default=1, db_index=True)
+    payload_sealed = models.BinaryField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="draft_folder")]
+
+    def __str__(self) -> str:
+        return f"Draft {self.pk}"

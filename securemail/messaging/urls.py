@@ -5,11 +5,21 @@ from securemail.messaging import views
 app_name = "messaging"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("archive/", views.archive, name="archive"),
     path("sent/", views.sent, name="sent"),
+    path("drafts/", views.drafts, name="drafts"),
+    path("drafts/<str:draft_id>/discard/", views.discard_draft, name="discard_draft"),
     path("compose/", views.compose, name="compose"),
     path("compose/lookup/", views.lookup, name="lookup"),
+    path("compose/draft/", views.save_draft, name="save_draft"),
     path("m/<str:message_id>/", views.message_detail, name="message"),
+    path("m/<str:message_id>/print/", views.print_view, name="print"),
     path("m/<str:message_id>/reply/", views.reply, name="reply"),
+    path("m/<str:message_id>/forward/", views.forward, name="forward"),
+    path("m/<str:message_id>/archive/", views.set_archived, name="archive_toggle"),
+    path("m/<str:message_id>/hide/", views.hide, name="hide"),
+    path("m/<str:message_id>/delete/", views.delete, name="delete"),
+    path("m/<str:message_id>/expiry/", views.change_expiry, name="expiry"),
     path(
         "m/<str:message_id>/a/<str:attachment_id>/",
         views.attachment_download,

@@ -88,7 +88,8 @@ class SpecialtyForm(forms.Form):
     npi = forms.CharField(
         label="NPI (National Provider Identifier)",
         required=False,
-        max_length=10,
+        # Room for the spaces people type between groups of digits; clean_npi drops them.
+        max_length=14,
         help_text="10 digits. Helps colleagues tell you apart.",
         widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )

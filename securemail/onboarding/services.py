@@ -362,6 +362,11 @@ def check_code(*, invitation: Invitation, code: str) -> str | None:
         )
         if verification is None:
             return "There is no code waiting. Send a new code."
+        if verification.channel != PhoneVerification.Channel.EMAIL and (
+            verification.destination != invitation.wizard_data.get("phone")
+        ):
+            # The number was changed after this code was sent: it can't verify the new one.
+            return "That code was sent to your previous number. Send a new code."
         now = timezone.now()
         if verification.expires_at <= now:
             return "This code has expired. Send a new code."

@@ -159,7 +159,11 @@ def practice_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
 @wizard_view(services.STEP_YOU)
 def you_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     data = invitation.wizard_data
-    initial = {"full_name": data.get("full_name", ""), "phone_type": data.get("phone_type")}
+    initial = {
+        "full_name": data.get("full_name", ""),
+        # Nothing saved yet: keep "Cell phone" selected, the form's default.
+        "phone_type": data.get("phone_type", User.PhoneType.CELL),
+    }
     if data.get("phone"):
         initial["phone"] = display_phone(data["phone"])
     form = YouForm(

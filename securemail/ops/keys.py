@@ -13,7 +13,7 @@ from typing import Any
 from django.db import models, transaction
 
 from securemail.core import crypto
-from securemail.messaging.models import Attachment, Message
+from securemail.messaging.models import Attachment, Draft, Message
 from securemail.notifications.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class WrappedKeyTable:
 TABLES = [
     WrappedKeyTable(Message, lambda row: f"message:{row.pk}"),
     WrappedKeyTable(Attachment, lambda row: f"attachment:{row.pk}"),
+    WrappedKeyTable(Draft, lambda row: f"draft:{row.pk}"),
     WrappedKeyTable(OutboxEmail, lambda row: f"outbox:{row.pk}"),
 ]
 
@@ -87,9 +88,10 @@ def rewrap_all(*, batch_size: int = 500) -> Iterator[tuple[str, int]]:
 
 def retire(version: int) -> None:
     """Remove a key version from the keyring once no stored data key uses it."""
+    # The active version first: "re-wrap first" would be wrong advice for it.
+    if version == crypto.keyring().active_version:
+        raise ValueError("The active version can't be retired.")
     in_use = count_by_version().get(version, 0)
     if in_use:
         raise ValueError(f"{in_use} data keys still use version {version}: re-wrap first.")
-    if version == crypto.keyring().active_version:
-        raise ValueError("The active version can't be retired.")
     crypto.keyring().store.remove_version(version)

@@ -7,7 +7,7 @@ import time
 from django.db import close_old_connections
 
 from securemail.core import shred
-from securemail.messaging.services import expire_due_messages
+from securemail.messaging.services import expire_due_messages, expire_old_drafts
 from securemail.notifications.services import deliver_due
 
 logger = logging.getLogger(__name__)
@@ -17,6 +17,7 @@ PERIODIC_SECONDS = 60
 def periodic() -> None:
     """Expire due messages, then destroy the shredding keys of days that have ended."""
     expire_due_messages()
+    expire_old_drafts()
     shred.advance()
 
 

@@ -1,0 +1,117 @@
+"""The audit log (SPEC §6): append-only entries whose hashes chain, so any edit or removal
+in the database shows up in verify_chain() at the entry where it happened."""
+
+import itertools
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from securemail.accounts.models import User
+from securemail.audit import services as audit
+from securemail.audit.models import AuditEvent
+from securemail.messaging import services as messaging
+
+pytestmark = pytest.mark.django_db
+
+
+def _five_entries(user: User) -> list[AuditEvent]:
+    return [
+        audit.record("accounts:login:succeeded", actor_id=user.pk, practice_id=user.practice_id),
+        audit.record(
+            "messaging:message:send",
+            actor_id=user.pk,
+            practice_id=user.practice_id,
+            target="message:00000000-0000-0000-0000-000000000001",
+            data={"recipients": [2, 3]},
+        ),
+        audit.record("messaging:message:view", actor_id=user.pk, target="message:x"),
+        audit.record("accounts:user:locked", actor_id=None, target=f"user:{user.pk}"),
+        audit.record("messaging:message:expire", actor_id=None, data={"count": 4}),
+    ]
+
+
+def test_chain_of_recorded_entries_verifies(doctor: User) -> None:
+    entries = _five_entries(doctor)
+
+    assert audit.verify_chain() is None
+    assert entries[0].prev_hash == audit.GENESIS
+    for previous, entry in itertools.pairwise(entries):
+        assert entry.prev_hash == previous.entry_hash
+    assert len({e.entry_hash for e in entries}) == 5
+
+
+def test_empty_log_verifies() -> None:
+    assert audit.verify_chain() is None
+
+
+def test_chain_written_by_real_actions_verifies(doctor: User, staff: User, patient: User) -> None:
+    message = messaging.send_message(
+        sender=doctor,
+        recipients=[messaging.RecipientSpec(email=patient.email)],
+        subject="Results",
+        body="All clear.",
+    )
+    messaging.mark_read(reader=patient, messages=[message])
+    messaging.reply(sender=patient, parent=message, body="Thank you")
+
+    assert AuditEvent.objects.count() == 3
+    assert audit.verify_chain() is None
+
+
+EDITS: list[tuple[str, Any]] = [
+    ("data", {"recipients": [99]}),
+    ("event", "messaging:message:delete"),
+    ("target", "message:someone-else"),
+    ("actor_id", "another user"),
+    ("practice_id", 424242),
+    ("created_at", timezone.now().replace(year=2020)),
+]
+
+
+@pytest.mark.parametrize("index", [0, 2, 4])
+@pytest.mark.parametrize(("field", "value"), EDITS, ids=[f for f, _ in EDITS])
+def test_editing_an_entry_breaks_the_chain_at_that_entry(
+    index: int, field: str, value: Any, doctor: User, staff: User
+) -> None:
+    entries = _five_entries(doctor)
+    target = entries[index]
+    if value == "another user":
+        value = staff.pk
+
+    AuditEvent.objects.filter(pk=target.pk).update(**{field: value})
+
+    assert audit.verify_chain() == target.pk
+
+
+@pytest.mark.parametrize("index", [0, 2, 4])
+def test_editing_data_and_recomputing_its_hash_breaks_the_chain_at_the_next_entry(
+    index: int, doctor: User
+) -> None:
+    entries = _five_entries(doctor)
+    target = entries[index]
+    target.data = {"recipients": [99]}
+    forged = audit._digest(target.prev_hash, audit._fields(target))
+
+    AuditEvent.objects.filter(pk=target.pk).update(data=target.data, entry_hash=forged)
+
+    # The forged entry checks out on its own; the one after it no longer links to it.
+    expected = entries[index + 1].pk if index + 1 < len(entries) else None
+    assert audit.verify_chain() == expected
+
+
+def test_removing_an_entry_breaks_the_chain_at_the_following_entry(doctor: User) -> None:
+    entries = _five_entries(doctor)
+
+    AuditEvent.objects.filter(pk=entries[2].pk).delete()
+
+    assert audit.verify_chain() == entries[3].pk
+
+
+def test_new_entries_after_a_break_do_not_repair_it(doctor: User) -> None:
+    entries = _five_entries(doctor)
+    AuditEvent.objects.filter(pk=entries[1].pk).update(data={"recipients": []})
+
+    audit.record("accounts:login:succeeded", actor_id=doctor.pk)
+
+    assert audit.verify_chain() == entries[1].pk

@@ -1,0 +1,74 @@
+"""Keyset pagination for mailboxes: every page costs the same, the first or the 200th.
+
+A cursor is "<sent_at in µs>~<id>" of the row at the page's edge; `before` walks to older
+rows, `after` to newer ones. Unknown or malformed cursors fall back to the first page.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q, QuerySet
+
+T = TypeVar("T", bound=Model)
+
+
+@dataclass
+class KeysetPage[T: Model]:
+    items: list[T]
+    older: str | None
+    newer: str | None
+
+
+def _encode(row: Any) -> str:
+    return f"{int(row.sent_at.timestamp() * 1_000_000)}~{row.pk}"
+
+
+def _decode(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor or "~" not in cursor:
+        return None
+    micros, _, pk = cursor.partition("~")
+    try:
+        moment = datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return (moment, pk) if pk else None
+
+
+def keyset_page[T: Model](
+    queryset: QuerySet[T], *, before: str | None, after: str | None, size: int
+) -> KeysetPage[T]:
+    """`queryset` must be ordered newest first by ("-sent_at", "-id")."""
+    after_key = _decode(after)
+    before_key = _decode(before) if after_key is None else None
+    try:
+        if after_key is not None:
+            moment, pk = after_key
+            rows = list(
+                queryset.filter(Q(sent_at__gt=moment) | Q(sent_at=moment, pk__gt=pk)).order_by(
+                    "sent_at", "id"
+                )[: size + 1]
+            )
+            has_more_newer = len(rows) > size
+            rows = rows[:size][::-1]
+            return KeysetPage(
+                items=rows,
+                older=_encode(rows[-1]) if rows else None,
+                newer=_encode(rows[0]) if rows and has_more_newer else None,
+            )
+        if before_key is not None:
+            moment, pk = before_key
+            queryset = queryset.filter(Q(sent_at__lt=moment) | Q(sent_at=moment, pk__lt=pk))
+        rows = list(queryset[: size + 1])
+    except (ValueError, TypeError, ValidationError):
+        # A cursor whose id doesn't fit the table's key type: start over.
+        rows = list(queryset[: size + 1])
+        before_key = None
+    has_more_older = len(rows) > size
+    rows = rows[:size]
+    return KeysetPage(
+        items=rows,
+        older=_encode(rows[-1]) if rows and has_more_older else None,
+        newer=_encode(rows[0]) if rows and before_key is not None else None,
+    )

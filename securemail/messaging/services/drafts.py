@@ -1,0 +1,65 @@
+"""Drafts: saved while the author types, sealed like messages, gone after 30 days idle."""
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from securemail.accounts.models import User
+from securemail.core import crypto
+from securemail.messaging.models import Draft
+
+DRAFT_FIELDS = ("to", "cc", "subject", "body", "expiry_days")
+
+
+def _seal(draft: Draft, fields: dict[str, Any]) -> None:
+    data_key = crypto.new_data_key()
+    draft.wrapped_key = crypto.wrap_data_key(
+        data_key, context=f"draft:{draft.pk}", expires_on=draft.expires_at.date()
+    )
+    draft.key_version = crypto.wrapped_key_version(draft.wrapped_key)
+    payload = json.dumps({k: str(fields.get(k, "") or "") for k in DRAFT_FIELDS})
+    draft.payload_sealed = crypto.seal(data_key, payload, context=f"draft:{draft.pk}:payload")
+
+
+def open_draft(draft: Draft) -> dict[str, str]:
+    """The draft's fields (raises crypto.DecryptionError if its key is gone)."""
+    data_key = crypto.unwrap_data_key(bytes(draft.wrapped_key), context=f"draft:{draft.pk}")
+    return dict(
+        json.loads(
+            crypto.open_sealed(
+                data_key, bytes(draft.payload_sealed), context=f"draft:{draft.pk}:payload"
+            )
+        )
+    )
+
+
+def save_draft(*, owner: User, draft_id: uuid.UUID | None, fields: dict[str, Any]) -> Draft:
+    """Create or update the owner's draft. Another person's draft id is treated as unknown
+    (a new draft is made), so ids can't be used to overwrite someone else's."""
+    now = timezone.now()
+    with transaction.atomic():
+        draft = None
+        if draft_id is not None:
+            draft = Draft.objects.select_for_update().filter(pk=draft_id, owner=owner).first()
+        if draft is None:
+            draft = Draft(owner=owner)
+        draft.updated_at = now
+        draft.expires_at = now + timedelta(days=settings.SECUREMAIL_MAX_EXPIRY_DAYS)
+        _seal(draft, fields)
+        draft.save()
+    return draft
+
+
+def delete_draft(*, owner: User, draft_id: uuid.UUID | None) -> None:
+    if draft_id is not None:
+        Draft.objects.filter(pk=draft_id, owner=owner).delete()
+
+
+def expire_old_drafts() -> int:
+    deleted, _ = Draft.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
