@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds to wait before each retry; after the last one the email is marked failed.
 RETRY_DELAYS = [60, 300, 1800, 7200, 43200]
+# A worker that died mid-send leaves its claim; after this long another worker retakes it.
+CLAIM_SECONDS = 600
 
 
 def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -74,7 +76,11 @@ def _claim_due(limit: int) -> list[OutboxEmail]:
         due = list(
             OutboxEmail.objects.select_for_update(skip_locked=True)
             .filter(
-                status__in=[OutboxEmail.Status.QUEUED, OutboxEmail.Status.RETRY],
+                status__in=[
+                    OutboxEmail.Status.QUEUED,
+                    OutboxEmail.Status.RETRY,
+                    OutboxEmail.Status.SENDING,
+                ],
                 next_attempt_at__lte=now,
             )
             .order_by("next_attempt_at")[:limit]
@@ -82,7 +88,8 @@ def _claim_due(limit: int) -> list[OutboxEmail]:
         for email in due:
             email.status = OutboxEmail.Status.SENDING
             email.attempts += 1
-            email.save(update_fields=["status", "attempts"])
+            email.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
+            email.save(update_fields=["status", "attempts", "next_attempt_at"])
     return due
 
 
@@ -92,6 +99,12 @@ def deliver_due(limit: int = 50) -> int:
     for email in _claim_due(limit):
         try:
             payload = _payload(email)
+        except crypto.DecryptionError:
+            # Its key is gone (shredded or rotated away): retrying can't help.
+            email.attempts = len(RETRY_DELAYS) + 1
+            _failed(email, RuntimeError("payload unreadable"))
+            continue
+        try:
             message = EmailMultiAlternatives(
                 subject=payload["subject"],
                 body=payload["text"],

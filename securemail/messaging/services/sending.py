@@ -38,6 +38,7 @@ from securemail.messaging.uploads import EncryptedUpload
 from securemail.onboarding import services as onboarding
 
 REPLY_PREFIX = "Re: "
+MAX_LOOKUP = 20
 FORWARD_PREFIX = "Fwd: "
 
 
@@ -46,11 +47,15 @@ def lookup_addresses(*, sender: User, emails: list[str]) -> set[str]:
     tells whether an address has an account."""
     if not can_compose(sender):
         raise NotAllowed("compose")
+    normalized = list(dict.fromkeys(normalize_email(e) for e in emails))
+    if len(normalized) > MAX_LOOKUP:
+        raise MessagingError(f"Send to at most {MAX_LOOKUP} people at once.")
     try:
-        ratelimit.consume("lookup", f"user:{sender.pk}")
+        # Each address counts: one request with many addresses is many look-ups.
+        for _ in normalized:
+            ratelimit.consume("lookup", f"user:{sender.pk}")
     except ratelimit.RateLimited:
         raise MessagingError("Too many address look-ups. Wait a minute and try again.") from None
-    normalized = [normalize_email(e) for e in emails]
     return set(User.objects.filter(email__in=normalized).values_list("email", flat=True))
 
 

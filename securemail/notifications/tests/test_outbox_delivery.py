@@ -144,3 +144,36 @@ def test_failed_send_leaves_no_welcome_email_behind(doctor: User) -> None:
     assert Invitation.objects.count() == 0
     assert deliver_due() == 0
     assert mail.outbox == []
+
+
+def test_an_email_left_sending_by_a_dead_worker_is_retaken_after_ten_minutes(
+    doctor: User, smtp_server: Any
+) -> None:
+    email, _ = queue_password_email(doctor)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        # A worker claims it and dies before sending.
+        OutboxEmail.objects.filter(pk=email.pk).update(
+            status=OutboxEmail.Status.SENDING,
+            attempts=1,
+            next_attempt_at=timezone.now() + timedelta(minutes=10),
+        )
+        assert deliver_due() == 0
+        clock.shift(timedelta(minutes=10, seconds=1))
+        assert deliver_due() == 1
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.SENT
+    assert len(smtp_server.wait_for(doctor.email)) == 1
+
+
+def test_an_email_whose_content_cant_be_opened_fails_at_once(doctor: User) -> None:
+    email, _ = queue_password_email(doctor)
+    sealed = bytearray(email.sealed_payload)
+    sealed[-1] ^= 1
+    OutboxEmail.objects.filter(pk=email.pk).update(sealed_payload=bytes(sealed))
+
+    assert deliver_due() == 0
+
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.FAILED
+    assert email.sealed_payload is None
+    assert mail.outbox == []
