@@ -8,6 +8,8 @@ from securemail.ops import keys
 
 
 class Command(BaseCommand):
+    # `keys init` must run before the startup checks can pass.
+    requires_system_checks: list[str] = []
     help = (
         "Key rotation. status: versions and how many data keys each wraps. add: a new key "
         "version (keyring file only). rewrap: move every data key to the active version, in "
@@ -15,13 +17,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["status", "add", "rewrap", "retire"])
+        parser.add_argument("action", choices=["init", "status", "add", "rewrap", "retire"])
         parser.add_argument("version", nargs="?", type=int)
         parser.add_argument("--batch-size", type=int, default=500)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ring = crypto.keyring()
         action = options["action"]
+        if action == "init":
+            self._init()
+            return
+        ring = crypto.keyring()
         try:
             if action == "add":
                 version = ring.store.add_version()
@@ -41,3 +46,24 @@ class Command(BaseCommand):
         self.stdout.write(f"Active version: {ring.active_version}")
         for version in sorted(ring.store.versions()):
             self.stdout.write(f"  version {version}: {counts.get(version, 0)} data keys")
+
+    def _init(self) -> None:
+        """Create the keyring file (unless keys come from the environment) and the
+        shredding ratchet, owner-only. Running it again changes nothing."""
+        from django.conf import settings
+
+        from securemail.core import shred
+
+        if settings.SECUREMAIL_KEYS:
+            self.stdout.write("Keys come from SECUREMAIL_KEYS: nothing to create.")
+        else:
+            path = settings.SECUREMAIL_KEYRING_FILE
+            existed = path.exists()
+            crypto.FileKeyStore(path, create=True)
+            self.stdout.write(f"Keyring {'already at' if existed else 'created at'} {path}")
+        ratchet_path = settings.SECUREMAIL_RATCHET_FILE
+        existed = ratchet_path.exists()
+        shred.FileRatchetStore(ratchet_path, create=True)
+        self.stdout.write(
+            f"Shredding ratchet {'already at' if existed else 'created at'} {ratchet_path}"
+        )

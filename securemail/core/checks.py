@@ -1,0 +1,32 @@
+"""Startup checks: with DEBUG off, refuse to serve without readable keys."""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+
+@register()
+def keys_are_readable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.DEBUG:
+        return []
+    from securemail.core import crypto, shred
+
+    errors: list[CheckMessage] = []
+    for name, load in (("keyring", crypto.keyring), ("shredding ratchet", shred.ratchet)):
+        try:
+            load()
+            if name == "keyring":
+                crypto.keyring().active_version  # noqa: B018 - reads the store
+            else:
+                shred.ratchet().load()
+        except (ImproperlyConfigured, OSError, ValueError) as error:
+            errors.append(
+                Error(
+                    f"The {name} can't be read: {error}",
+                    hint="Create it once with `manage.py keys init` (see README, Encryption).",
+                    id="securemail.E001",
+                )
+            )
+    return errors
