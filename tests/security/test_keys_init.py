@@ -32,7 +32,7 @@ def _manage(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "SECUREMAIL_RATCHET_FILE": str(tmp_path / "keys" / "ratchet"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "manage.py", *args],
         env=env,
         cwd=settings.BASE_DIR,
