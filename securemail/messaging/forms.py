@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from securemail.accounts.models import User, normalize_email
 from securemail.onboarding.models import RecipientRole
@@ -196,14 +197,23 @@ class ExpiryForm(forms.Form):
         error_messages={"invalid": "Enter a date like 2026-12-24."},
     )
 
-    def __init__(self, *args: Any, user: User, sent_at: datetime, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        user: User,
+        sent_at: datetime,
+        expires_at: datetime | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if expires_at is not None:
+            kwargs.setdefault("initial", {"expires_on": expires_at.astimezone(_zone(user)).date()})
         super().__init__(*args, **kwargs)
         self.user = user
         self.latest = sent_at + timedelta(days=settings.SECUREMAIL_MAX_EXPIRY_DAYS)
         zone = _zone(user)
-        self.fields["expires_on"].widget.attrs["max"] = (
-            self.latest.astimezone(zone).date().isoformat()
-        )
+        attrs = self.fields["expires_on"].widget.attrs
+        attrs["max"] = self.latest.astimezone(zone).date().isoformat()
+        attrs["min"] = timezone.now().astimezone(zone).date().isoformat()
 
     def clean_expires_on(self) -> datetime:
         day: date = self.cleaned_data["expires_on"]

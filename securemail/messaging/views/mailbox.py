@@ -99,7 +99,7 @@ def _thread_context(request: HttpRequest, message: Message) -> dict[str, Any]:
         "delivery": own,
         "is_sender": message.sender_id == user.pk,
         "can_forward": services.can_compose(user),
-        "expiry_form": ExpiryForm(user=user, sent_at=message.sent_at)
+        "expiry_form": ExpiryForm(user=user, sent_at=message.sent_at, expires_at=message.expires_at)
         if message.sender_id == user.pk
         else None,
     }
