@@ -47,30 +47,25 @@ def thread_messages(user: User, message: Message) -> list[Message]:
     )
 
 
-def inbox(user: User) -> QuerySet[Delivery]:
+def _received(user: User, *, archived: bool) -> QuerySet[Delivery]:
     return (
         Delivery.objects.filter(
             recipient=user,
             hidden_at__isnull=True,
-            archived_at__isnull=True,
+            archived_at__isnull=not archived,
             expires_at__gt=timezone.now(),
         )
         .select_related("message__sender__practice")
         .order_by("-sent_at", "-id")
     )
+
+
+def inbox(user: User) -> QuerySet[Delivery]:
+    return _received(user, archived=False)
 
 
 def archive(user: User) -> QuerySet[Delivery]:
-    return (
-        Delivery.objects.filter(
-            recipient=user,
-            hidden_at__isnull=True,
-            archived_at__isnull=False,
-            expires_at__gt=timezone.now(),
-        )
-        .select_related("message__sender__practice")
-        .order_by("-sent_at", "-id")
-    )
+    return _received(user, archived=True)
 
 
 def sent(user: User) -> QuerySet[Message]:

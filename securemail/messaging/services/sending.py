@@ -5,7 +5,8 @@ notifications (the outbox rows commit with the message, or not at all).
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -123,29 +124,16 @@ def send_message(
     if existing is not None:
         return existing
     try:
-        with transaction.atomic():
-            resolved = _resolve(sender, recipients)
-            now = timezone.now()
-            message = create_message(
-                sender=sender,
-                subject=subject,
-                body=body,
-                now=now,
-                expires_at=expiry_for(sender, now, expiry_days),
-                client_token=client_token,
-            )
-            store_uploads(message, attachments)
-            for recipient, kind, invited in resolved:
-                # The invited get their welcome email instead of a notification.
-                deliver(message=message, recipient=recipient, kind=kind, notify=not invited)
-            audit.record(
-                "messaging:message:send",
-                actor_id=sender.pk,
-                practice_id=sender.practice_id,
-                target=f"message:{message.pk}",
-                data={"recipients": [r.pk for r, _, _ in resolved]},
-            )
-            return message
+        return _start_conversation(
+            sender=sender,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            client_token=client_token,
+            expiry_days=expiry_days,
+            add_files=lambda message: store_uploads(message, attachments),
+            event="messaging:message:send",
+        )
     except IntegrityError:
         # A double submission raced us: the first one won, return it.
         existing = _existing(sender, client_token)
@@ -257,6 +245,33 @@ def forward(
         f"From: {original.sender.display_name}\n"
         f"Date: {original.sent_at:%Y-%m-%d %H:%M} UTC\n\n{quoted}"
     ).lstrip()
+    return _start_conversation(
+        sender=sender,
+        recipients=recipients,
+        subject=subject,
+        body=body,
+        client_token=client_token,
+        expiry_days=None,
+        add_files=lambda message: _copy_attachments(original, message),
+        event="messaging:message:forward",
+        audit_data={"original": str(original.pk)},
+    )
+
+
+def _start_conversation(
+    *,
+    sender: User,
+    recipients: list[RecipientSpec],
+    subject: str,
+    body: str,
+    client_token: uuid.UUID | None,
+    expiry_days: int | None,
+    add_files: Callable[[Message], None],
+    event: str,
+    audit_data: dict[str, Any] | None = None,
+) -> Message:
+    """One transaction: invite the new addresses, store the message and its files, deliver
+    to every recipient, audit. The invited get their welcome email, the rest a notice."""
     with transaction.atomic():
         resolved = _resolve(sender, recipients)
         now = timezone.now()
@@ -265,18 +280,18 @@ def forward(
             subject=subject,
             body=body,
             now=now,
-            expires_at=expiry_for(sender, now, None),
+            expires_at=expiry_for(sender, now, expiry_days),
             client_token=client_token,
         )
-        _copy_attachments(original, message)
+        add_files(message)
         for recipient, kind, invited in resolved:
             deliver(message=message, recipient=recipient, kind=kind, notify=not invited)
         audit.record(
-            "messaging:message:forward",
+            event,
             actor_id=sender.pk,
             practice_id=sender.practice_id,
             target=f"message:{message.pk}",
-            data={"original": str(original.pk), "recipients": [r.pk for r, _, _ in resolved]},
+            data={"recipients": [r.pk for r, _, _ in resolved], **(audit_data or {})},
         )
     return message
 
