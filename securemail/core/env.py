@@ -5,7 +5,8 @@ from pathlib import Path
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    # An empty value (`DATABASE_URL=` in a .env file) means "not set", not "set to nothing".
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -23,7 +24,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+    return [part.strip() for part in env_str(name, default).split(",") if part.strip()]
 
 
 def env_secret(name: str, default: str = "") -> str:
@@ -31,4 +32,4 @@ def env_secret(name: str, default: str = "") -> str:
     path = os.environ.get(f"{name}_FILE")
     if path:
         return Path(path).read_text(encoding="utf-8").strip()
-    return os.environ.get(name, default)
+    return env_str(name, default)

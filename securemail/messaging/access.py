@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
+from securemail.notifications.access import bounced_addresses
 from securemail.onboarding.models import Invitation
 
 
@@ -97,6 +98,11 @@ def access_attachment(message: Message, attachment_id: uuid.UUID | str) -> Attac
     return attachment
 
 
+def bounced_among(emails: list[str]) -> list[str]:
+    """Which of these (normalized) addresses bounced: a new conversation to them is refused."""
+    return sorted(bounced_addresses(emails))
+
+
 def own_delivery(user: User, message: Message) -> Delivery | None:
     """The user's mailbox entry for a message they received (None for the sender)."""
     return Delivery.objects.filter(message=message, recipient=user).first()
@@ -126,6 +132,8 @@ class SlipRow:
     opened_at: datetime | None
     replied_at: datetime | None
     downloads: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    # The notification to this recipient's address bounced: it never arrived.
+    bounced_at: datetime | None = None
 
 
 def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[SlipRow]]:
@@ -138,6 +146,7 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         Delivery.objects.filter(message__in=mine).select_related("recipient").order_by("id")
     )
     recipient_ids = {d.recipient_id for d in deliveries}
+    bounced = bounced_addresses(d.recipient.email for d in deliveries)
     invitations = {
         inv.invitee_id: inv
         for inv in Invitation.objects.filter(invitee_id__in=recipient_ids, invited_by=user)
@@ -161,6 +170,7 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
                 opened_at=delivery.read_at,
                 replied_at=delivery.replied_at,
                 downloads=downloads.get((delivery.message_id, delivery.recipient_id), {}),
+                bounced_at=getattr(bounced.get(delivery.recipient.email), "bounced_at", None),
             )
         )
     return slips

@@ -36,3 +36,19 @@ class OutboxEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to_email} ({self.status})"
+
+
+class BouncedAddress(models.Model):
+    """An address the receiving mail server refused for good (a 5xx answer to RCPT TO).
+
+    New conversations to it are refused with a clear message until mail to it gets through
+    again (a later delivery clears it) or the address is corrected.
+    """
+
+    email = models.EmailField(unique=True)
+    bounced_at = models.DateTimeField()
+    # The SMTP reply code (e.g. 550): what an operator needs, not the server's wording.
+    smtp_code = models.PositiveSmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"Bounced {self.email} ({self.smtp_code})"

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import smtplib
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from securemail.core import crypto
-from securemail.notifications.models import OutboxEmail
+from securemail.notifications.models import BouncedAddress, OutboxEmail
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +115,18 @@ def deliver_due(limit: int = 50) -> int:
             )
             message.attach_alternative(payload["html"], "text/html")
             mailers.default.send_messages([message])
+        except smtplib.SMTPRecipientsRefused as error:
+            code = _permanent_refusal(error)
+            if code is None:
+                _failed(email, error)
+            else:
+                _bounced(email, code)
+            continue
         except Exception as error:
             _failed(email, error)
             continue
+        # Mail to this address gets through (again): it no longer counts as bounced.
+        BouncedAddress.objects.filter(email=email.to_email.lower()).delete()
         email.status = OutboxEmail.Status.SENT
         email.sent_at = timezone.now()
         # The content is no longer needed once delivered: drop it (and the links in it).
@@ -136,6 +146,27 @@ def deliver_due(limit: int = 50) -> int:
         )
         sent += 1
     return sent
+
+
+def _permanent_refusal(error: smtplib.SMTPRecipientsRefused) -> int | None:
+    """The 5xx code when every recipient was refused for good; None for a 4xx (try again)."""
+    codes = [code for code, _ in error.recipients.values()]
+    return codes[0] if codes and all(500 <= code < 600 for code in codes) else None
+
+
+def _bounced(email: OutboxEmail, code: int) -> None:
+    """The receiving server refused the address for good: no retries, and remember it."""
+    now = timezone.now()
+    email.status = OutboxEmail.Status.FAILED
+    email.last_error = f"bounced ({code})"
+    email.key_version = None
+    email.wrapped_key = None
+    email.sealed_payload = None
+    email.save()
+    BouncedAddress.objects.update_or_create(
+        email=email.to_email.lower(), defaults={"bounced_at": now, "smtp_code": code}
+    )
+    logger.warning("outbox: %s bounced (%s), not retried", email.id, code)
 
 
 def _failed(email: OutboxEmail, error: Exception) -> None:

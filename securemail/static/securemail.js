@@ -63,13 +63,13 @@
       if (e.lengthComputable) { progress.hidden = false; progress.value = Math.round((e.loaded / e.total) * 100); }
     });
     xhr.addEventListener("load", function () {
-      if (xhr.status < 400 && xhr.responseURL && xhr.responseURL !== (form.action || window.location.href)) {
-        window.location.assign(xhr.responseURL);
-        return;
-      }
+      // The XHR already followed the redirect and so took the one-time "sent" notice with
+      // it: show that page as it came, and put its address in the location bar.
+      var landed = xhr.status < 400 && xhr.responseURL;
       document.open();
       document.write(xhr.responseText);
       document.close();
+      if (landed) window.history.replaceState(null, "", xhr.responseURL);
     });
     xhr.addEventListener("error", function () {
       progress.hidden = true;

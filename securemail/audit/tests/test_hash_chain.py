@@ -115,3 +115,21 @@ def test_new_entries_after_a_break_do_not_repair_it(doctor: User) -> None:
     audit.record("accounts:login:succeeded", actor_id=doctor.pk)
 
     assert audit.verify_chain() == entries[1].pk
+
+
+def test_many_events_recorded_at_once_chain_in_order_with_the_rest(doctor: User) -> None:
+    before = audit.record("accounts:login:succeeded", actor_id=doctor.pk)
+    targets = [f"message:{n}" for n in range(20)]
+
+    views = audit.record_many("messaging:message:view", actor_id=doctor.pk, targets=targets)
+    after = audit.record("accounts:logout:done", actor_id=doctor.pk)
+
+    stored = list(AuditEvent.objects.filter(event="messaging:message:view"))
+    assert [e.target for e in stored] == targets
+    assert [e.pk for e in stored] == [e.pk for e in views]
+    assert views[0].prev_hash == before.entry_hash
+    assert after.prev_hash == views[-1].entry_hash
+    assert audit.verify_chain() is None
+    # Removing one of the batch is caught right after it.
+    AuditEvent.objects.filter(pk=stored[7].pk).delete()
+    assert audit.verify_chain() == stored[8].pk

@@ -21,13 +21,12 @@ def mark_read(*, reader: User, messages: list[Message]) -> None:
         Delivery.objects.filter(
             recipient=reader, message__in=messages, read_at__isnull=True
         ).update(read_at=now)
-        for message in messages:
-            audit.record(
-                "messaging:message:view",
-                actor_id=reader.pk,
-                practice_id=reader.practice_id,
-                target=f"message:{message.pk}",
-            )
+        audit.record_many(
+            "messaging:message:view",
+            actor_id=reader.pk,
+            practice_id=reader.practice_id,
+            targets=[f"message:{message.pk}" for message in messages],
+        )
 
 
 def _own_delivery(user: User, message: Message) -> Delivery:

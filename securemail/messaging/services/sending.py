@@ -6,7 +6,9 @@ notifications (the outbox rows commit with the message, or not at all).
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,6 +38,7 @@ from securemail.messaging.services.common import (
     store_uploads,
 )
 from securemail.messaging.uploads import EncryptedUpload
+from securemail.notifications.access import bounced_addresses
 from securemail.onboarding import services as onboarding
 
 REPLY_PREFIX = "Re: "
@@ -71,10 +74,16 @@ def _existing(sender: User, client_token: uuid.UUID | None) -> Message | None:
     return Message.objects.filter(sender=sender, client_token=client_token).first()
 
 
+def _day(user: User, moment: datetime) -> str:
+    """A date as `user` reads it, in their time zone ("Nov 29, 2026")."""
+    return f"{moment.astimezone(ZoneInfo(user.time_zone)):%b %-d, %Y}"
+
+
 def _resolve(sender: User, recipients: list[RecipientSpec]) -> list[tuple[User, str, bool]]:
     """Existing users as they are; new addresses become invited accounts (role required)."""
     seen: set[str] = set()
     resolved: list[tuple[User, str, bool]] = []
+    bounced = bounced_addresses(normalize_email(spec.email) for spec in recipients)
     for spec in recipients:
         email = normalize_email(spec.email)
         if email in seen:
@@ -82,6 +91,13 @@ def _resolve(sender: User, recipients: list[RecipientSpec]) -> list[tuple[User, 
         seen.add(email)
         if email == sender.email:
             raise MessagingError("You can't send a secure message to yourself.")
+        if email in bounced:
+            # The notification (or the invitation) could never arrive.
+            raise MessagingError(
+                f"Email to {email} bounced on {_day(sender, bounced[email].bounced_at)}: the "
+                "address doesn't accept mail. Check it for typos, or ask the person for "
+                "another address."
+            )
         user = User.objects.filter(email=email).first()
         if user is None:
             if spec.role is None:

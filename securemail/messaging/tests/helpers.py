@@ -1,15 +1,25 @@
 """Helpers for the messaging tests (the personas and fixtures live in the root conftest.py)."""
 
+import contextlib
 import re
 import uuid
+from collections.abc import Iterator
+from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
-from django.test import Client
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from securemail.accounts.models import User
+from securemail.core import shred
 from securemail.messaging import services
-from securemail.messaging.models import Message
+from securemail.messaging.models import Attachment, Message
+from securemail.messaging.uploads import UPLOAD_FIELD, EncryptedUpload, EncryptingUploadHandler
 from securemail.notifications.models import OutboxEmail
 from securemail.notifications.services import _payload
 from securemail.onboarding.models import RecipientRole
@@ -106,3 +116,107 @@ def parse_form(html: str) -> _FormParser:
     parser = _FormParser()
     parser.feed(html)
     return parser
+
+
+# --- pages, files and time (used by the mailbox feature tests) -----------------------------
+
+
+def as_user(client: Client, user: User) -> Client:
+    """Switch `client` to another person (the `login` fixture's client, reused)."""
+    client.force_login(user, backend="securemail.accounts.backends.EmailBackend")
+    return client
+
+
+def text_of(html: str) -> str:
+    """The visible text of a piece of HTML, whitespace collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def mailbox_rows(page: Any) -> list[str]:
+    """The rows of a folder page's table, as HTML (empty list for an empty folder)."""
+    content = page.content.decode()
+    if "<tbody>" not in content:
+        return []
+    body = content.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r"<tr.*?</tr>", body, flags=re.S)
+
+
+def link_labelled(page: Any, label: str) -> str | None:
+    """The href of the link whose text is `label` (None when there is no such link)."""
+    for href, text in re.findall(r'<a href="([^"]*)"[^>]*>(.*?)</a>', page.content.decode()):
+        if text_of(text) == label:
+            return unescape(href)
+    return None
+
+
+def queries_for(client: Client, path: str) -> int:
+    """How many database queries one GET of `path` makes (it must answer 200)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    return len(queries)
+
+
+def file_upload(name: str, content: bytes, content_type: str = "text/plain") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def encrypted_upload(name: str, content: bytes) -> EncryptedUpload:
+    """An upload as the compose page receives it: through the real encrypting handler."""
+    handler = EncryptingUploadHandler(None)
+    handler.new_file(UPLOAD_FIELD, name, "application/octet-stream", len(content))
+    handler.receive_data_chunk(content, 0)
+    upload = handler.file_complete(len(content))
+    assert isinstance(upload, EncryptedUpload)
+    return upload
+
+
+def send_with_files(
+    sender: User, *recipients: User | str, files: dict[str, bytes], **kwargs: Any
+) -> Message:
+    """Send through the service with attachments (name → content), like `send`."""
+    specs = [
+        services.RecipientSpec(email=r.email if isinstance(r, User) else r, role=kwargs.get("role"))
+        for r in recipients
+    ]
+    return services.send_message(
+        sender=sender,
+        recipients=specs,
+        subject=kwargs.get("subject", SUBJECT),
+        body=kwargs.get("body", BODY),
+        client_token=uuid.uuid4(),
+        attachments=[encrypted_upload(name, data) for name, data in files.items()],
+    )
+
+
+def attachment_url(attachment: Attachment) -> str:
+    return f"/m/{attachment.message_id}/a/{attachment.pk}/"
+
+
+def downloaded(response: Any) -> bytes:
+    """The whole body of a (streamed) download."""
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return bytes(response.content)
+
+
+def blob_path(blob_name: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / "blobs" / blob_name[:2] / blob_name
+
+
+def blob_files() -> set[Path]:
+    """Every attachment ciphertext file under MEDIA_ROOT."""
+    root = Path(settings.MEDIA_ROOT) / "blobs"
+    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+@contextlib.contextmanager
+def own_ratchet(path: Path) -> Iterator[None]:
+    """A shredding ratchet of the test's own, so a test that travels in time (and lets the
+    worker advance the ratchet) can't shred the day keys the rest of the suite needs."""
+    shred.ratchet.cache_clear()
+    try:
+        with override_settings(SECUREMAIL_RATCHET_FILE=path, SECUREMAIL_CREATE_MISSING_KEYS=True):
+            yield
+    finally:
+        shred.ratchet.cache_clear()

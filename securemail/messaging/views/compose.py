@@ -160,6 +160,8 @@ def lookup(request: HttpRequest) -> HttpResponse:
         if email not in known and email != user.email
     ]
     context["known_count"] = len([a for a in everyone if a in known])
+    # Said now, not only on Send: mail to these addresses can't arrive.
+    context["bounced"] = access.bounced_among(everyone)
     return render(request, "messaging/_roles.html", context)
 
 
