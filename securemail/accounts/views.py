@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -56,6 +57,10 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
+        if self.request.user.is_authenticated and self.request.user.pk != self.user.pk:
+            # Someone else is logged in in this browser: the login page would send the
+            # newcomer to their inbox. Log them out, so the newcomer can log in.
+            logout(self.request)
         messages.success(self.request, "Your password is set. Log in to read your messages.")
         return response
 

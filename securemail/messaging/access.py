@@ -147,10 +147,13 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
     )
     recipient_ids = {d.recipient_id for d in deliveries}
     bounced = bounced_addresses(d.recipient.email for d in deliveries)
-    invitations = {
-        inv.invitee_id: inv
-        for inv in Invitation.objects.filter(invitee_id__in=recipient_ids, invited_by=user)
-    }
+    # Whoever sent the invitation: someone another sender invited is "not yet" registered
+    # here too. The used invitation (at most one) wins over one still open.
+    invitations: dict[int, Invitation] = {}
+    for inv in Invitation.objects.filter(invitee_id__in=recipient_ids):
+        known = invitations.get(inv.invitee_id)
+        if known is None or (inv.used_at and not known.used_at):
+            invitations[inv.invitee_id] = inv
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
     for record in AttachmentDownload.objects.filter(
         attachment__message__in=mine, user_id__in=recipient_ids
@@ -160,6 +163,9 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
     slips: dict[uuid.UUID, list[SlipRow]] = {}
     for delivery in deliveries:
         invitation = invitations.get(delivery.recipient_id)
+        if invitation and invitation.used_at and invitation.used_at <= delivery.sent_at:
+            # Registered before this message was sent: already a user, for this slip.
+            invitation = None
         slips.setdefault(delivery.message_id, []).append(
             SlipRow(
                 recipient=delivery.recipient,

@@ -133,6 +133,10 @@ class ComposeForm(RecipientsMixin):
         empty_value=None,
         choices=expiry_choices(30),
         help_text="At most 30 days. You can change it after sending.",
+        error_messages={
+            "invalid_choice": "Choose from 1 to 30 days: a message can't be kept more than "
+            "30 days after it was sent."
+        },
     )
     client_token = forms.UUIDField(widget=forms.HiddenInput)
     draft = forms.UUIDField(widget=forms.HiddenInput, required=False)

@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -110,6 +111,10 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     except services.LinkInvalid:
         return _link_invalid(request)
     if request.method == "POST":
+        if request.user.is_authenticated and request.user.pk != invitation.invitee_id:
+            # Someone else is logged in here (a colleague's computer, or the demo's doctor
+            # clicking through the mail catcher): the newcomer must not act as them.
+            logout(request)
         services.start_registration(invitation=invitation)
         request.session.cycle_key()
         request.session[SESSION_KEY] = invitation.pk

@@ -1,6 +1,7 @@
 """Mailbox actions: reading, archiving, deleting, expiry, downloads."""
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -100,6 +101,16 @@ def change_expiry(*, actor: User, message: Message, expires_at: datetime) -> Non
         raise MessagingError("Choose a time in the future, or delete the message now.")
     with transaction.atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.thread_root_id is not None:
+            # Replies never outlive the conversation's first message.
+            root_expiry = Message.objects.values_list("expires_at", flat=True).get(
+                pk=locked.thread_root_id
+            )
+            if expires_at > root_expiry:
+                raise MessagingError(
+                    "A reply can't be kept longer than its conversation, which is deleted "
+                    f"for everyone on {_day(actor, root_expiry)}."
+                )
         _move_expiry(locked, expires_at)
         if locked.thread_root_id is None:
             # Replies never outlive the conversation's first message.
@@ -114,6 +125,11 @@ def change_expiry(*, actor: User, message: Message, expires_at: datetime) -> Non
             target=f"message:{message.pk}",
         )
     message.expires_at = expires_at
+
+
+def _day(user: User, moment: datetime) -> str:
+    """A date as `user` reads it, in their time zone ("May 16, 2031")."""
+    return f"{moment.astimezone(ZoneInfo(user.time_zone)):%b %-d, %Y}"
 
 
 def _move_expiry(message: Message, expires_at: datetime) -> None:

@@ -74,6 +74,19 @@ def _existing(sender: User, client_token: uuid.UUID | None) -> Message | None:
     return Message.objects.filter(sender=sender, client_token=client_token).first()
 
 
+def _already_sent(
+    sender: User, client_token: uuid.UUID | None, attachments: Sequence[EncryptedUpload]
+) -> Message | None:
+    """The message a repeated `client_token` already sent (a double submit). The repeat's
+    files were encrypted to the blob store as they arrived but are never stored: delete
+    their blobs, or they would stay behind, referenced by nothing, expired by nothing."""
+    existing = _existing(sender, client_token)
+    if existing is not None:
+        for upload in attachments:
+            upload.discard()
+    return existing
+
+
 def _day(user: User, moment: datetime) -> str:
     """A date as `user` reads it, in their time zone ("Nov 29, 2026")."""
     return f"{moment.astimezone(ZoneInfo(user.time_zone)):%b %-d, %Y}"
@@ -136,7 +149,7 @@ def send_message(
     if not recipients:
         raise MessagingError("Add at least one recipient.")
     check_attachment_limits(attachments)
-    existing = _existing(sender, client_token)
+    existing = _already_sent(sender, client_token, attachments)
     if existing is not None:
         return existing
     try:
@@ -152,7 +165,7 @@ def send_message(
         )
     except IntegrityError:
         # A double submission raced us: the first one won, return it.
-        existing = _existing(sender, client_token)
+        existing = _already_sent(sender, client_token, attachments)
         if existing is not None:
             return existing
         raise
@@ -191,7 +204,7 @@ def reply(
         raise MessagingError("Write your reply.")
     if reply_all and not can_compose(sender):
         raise NotAllowed("reply_all")
-    existing = _existing(sender, client_token)
+    existing = _already_sent(sender, client_token, attachments)
     if existing is not None:
         return existing
     if parent.expires_at <= timezone.now():
@@ -203,34 +216,41 @@ def reply(
     subject = open_subject(parent)
     if not subject.lower().startswith(REPLY_PREFIX.lower()):
         subject = REPLY_PREFIX + subject
-    with transaction.atomic():
-        now = timezone.now()
-        message = create_message(
-            sender=sender,
-            subject=subject,
-            body=body,
-            now=now,
-            expires_at=expiry_for(sender, now, None),
-            client_token=client_token,
-            parent=parent,
-        )
-        store_uploads(message, attachments)
-        Delivery.objects.filter(message=parent, recipient=sender, replied_at__isnull=True).update(
-            replied_at=now
-        )
-        for recipient in recipients:
-            deliver(message=message, recipient=recipient, kind=Delivery.Kind.TO, notify=True)
-        audit.record(
-            "messaging:message:reply",
-            actor_id=sender.pk,
-            practice_id=sender.practice_id,
-            target=f"message:{message.pk}",
-            data={
-                "in_reply_to": str(parent.pk),
-                "recipients": [r.pk for r in recipients],
-                "all": reply_all,
-            },
-        )
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            message = create_message(
+                sender=sender,
+                subject=subject,
+                body=body,
+                now=now,
+                expires_at=expiry_for(sender, now, None),
+                client_token=client_token,
+                parent=parent,
+            )
+            store_uploads(message, attachments)
+            Delivery.objects.filter(
+                message=parent, recipient=sender, replied_at__isnull=True
+            ).update(replied_at=now)
+            for recipient in recipients:
+                deliver(message=message, recipient=recipient, kind=Delivery.Kind.TO, notify=True)
+            audit.record(
+                "messaging:message:reply",
+                actor_id=sender.pk,
+                practice_id=sender.practice_id,
+                target=f"message:{message.pk}",
+                data={
+                    "in_reply_to": str(parent.pk),
+                    "recipients": [r.pk for r in recipients],
+                    "all": reply_all,
+                },
+            )
+    except IntegrityError:
+        # A double submission raced us (both passed the check above): the first one won.
+        existing = _already_sent(sender, client_token, attachments)
+        if existing is not None:
+            return existing
+        raise
     return message
 
 
