@@ -30,3 +30,13 @@ def keys_are_readable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
                 )
             )
     return errors
+
+
+def refuse_to_serve_without_keys() -> None:
+    """Called as the web application loads (system checks don't run under gunicorn): with
+    DEBUG off, a process that can't read its keys must not start serving."""
+    errors = keys_are_readable()
+    if errors:
+        raise ImproperlyConfigured(
+            "SecureMail can't start: " + "; ".join(f"{e.msg} ({e.hint})" for e in errors)
+        )

@@ -202,6 +202,9 @@ def _wrapping_cipher(kek: bytes, day: date | None) -> AESGCM:
         day_key = shred.day_key(day)
     except shred.DayKeyShredded:
         raise DecryptionError(f"The key of {day.isoformat()} has been shredded.") from None
+    except ValueError:
+        # A day further ahead than any message can expire: an altered header.
+        raise DecryptionError("Wrapped key names an impossible expiry day.") from None
     # Cached by (kek, day key): once a day key is destroyed, its entry is never hit again.
     return _combine(kek, day_key)
 

@@ -28,14 +28,20 @@ def _aad(context: str, index: int, final: bool) -> bytes:
 
 
 class StreamEncryptor:
+    """Seals plaintext fed in any sizes. Full pieces are sealed straight from the caller's
+    buffer (no copy); only a piece split across two calls is gathered in a small buffer."""
+
     def __init__(self, data_key: bytes, *, context: str) -> None:
         self._aes = AESGCM(data_key)
         self._context = context
         self._index = 0
-        self._buffer = bytearray()
+        # A partial piece, gathered across calls.
+        self._tail = bytearray()
+        # A full piece held back: only finalize() knows whether it is the last one.
+        self._held: bytes | memoryview | None = None
         self.plaintext_size = 0
 
-    def _seal(self, piece: bytes | memoryview, *, final: bool) -> bytes:
+    def _seal(self, piece: bytes | bytearray | memoryview, *, final: bool) -> bytes:
         sealed = self._aes.encrypt(
             _nonce(self._index), piece, _aad(self._context, self._index, final)
         )
@@ -44,34 +50,79 @@ class StreamEncryptor:
 
     def update(self, data: bytes) -> bytes:
         """Feed plaintext; returns the sealed pieces now complete (maybe none)."""
-        self.plaintext_size += len(data)
-        self._buffer += data
-        if len(self._buffer) <= CHUNK:
+        if not data:
             return b""
-        # Keep at least one byte back: only finalize() knows which piece is the last.
-        full = (len(self._buffer) - 1) // CHUNK
-        with memoryview(self._buffer) as view:
-            sealed = [
-                self._seal(view[i * CHUNK : (i + 1) * CHUNK], final=False) for i in range(full)
-            ]
-        del self._buffer[: full * CHUNK]
-        return sealed[0] if full == 1 else b"".join(sealed)
+        self.plaintext_size += len(data)
+        sealed: list[bytes] = []
+        if self._held is not None:
+            # More data follows, so the held piece was not the last.
+            sealed.append(self._seal(self._held, final=False))
+            self._held = None
+        # Held by reference below: it must not change under us.
+        view = memoryview(data if isinstance(data, bytes) else bytes(data))
+        if self._tail:
+            needed = CHUNK - len(self._tail)
+            self._tail += view[:needed]
+            view = view[needed:]
+            if len(self._tail) == CHUNK:
+                if len(view):
+                    sealed.append(self._seal(self._tail, final=False))
+                else:
+                    self._held = bytes(self._tail)
+                self._tail = bytearray()
+        while len(view) > CHUNK:
+            sealed.append(self._seal(view[:CHUNK], final=False))
+            view = view[CHUNK:]
+        if len(view) == CHUNK:
+            self._held = view
+        elif len(view):
+            self._tail += view
+        return sealed[0] if len(sealed) == 1 else b"".join(sealed)
 
     def finalize(self) -> bytes:
-        sealed = self._seal(bytes(self._buffer), final=True)
-        self._buffer.clear()
+        piece = self._held if self._held is not None else bytes(self._tail)
+        sealed = self._seal(piece, final=True)
+        self._held = None
+        self._tail = bytearray()
         return sealed
+
+
+def _read_piece(source: BinaryIO, buffer: bytearray) -> memoryview:
+    """Read one sealed piece into `buffer`: SEALED_CHUNK bytes, or fewer only at the end of
+    the stream (a network-backed store may return short reads, so keep reading until then).
+    Reading into a reused buffer spares an allocation per piece."""
+    view = memoryview(buffer)
+    readinto = getattr(source, "readinto", None)
+    size = 0
+    while size < SEALED_CHUNK:
+        if readinto is not None:
+            got = readinto(view[size:])
+        else:
+            # A store whose streams only read(): copy what it returns.
+            data = source.read(SEALED_CHUNK - size)
+            got = len(data)
+            view[size : size + got] = data
+        if not got:
+            break
+        size += got
+    return view[:size]
 
 
 def decrypt_stream(source: BinaryIO, data_key: bytes, *, context: str) -> Iterator[bytes]:
     """Yield plaintext pieces; raises DecryptionError on any tampering or truncation."""
     aes = AESGCM(data_key)
     index = 0
-    current = source.read(SEALED_CHUNK)
+    # Two buffers: the piece being opened and the one after it (to know which is last).
+    buffers = (bytearray(SEALED_CHUNK), bytearray(SEALED_CHUNK))
+    current = _read_piece(source, buffers[0])
     if not current:
         raise DecryptionError("Empty ciphertext stream.")
     while True:
-        following = source.read(SEALED_CHUNK) if len(current) == SEALED_CHUNK else b""
+        following = (
+            _read_piece(source, buffers[(index + 1) % 2])
+            if len(current) == SEALED_CHUNK
+            else memoryview(b"")
+        )
         final = not following
         try:
             yield aes.decrypt(_nonce(index), current, _aad(context, index, final))

@@ -25,12 +25,24 @@ def expiry_day(message: Message) -> date:
     return message.expires_at.astimezone(UTC).date()
 
 
+def message_key_context(message: Message) -> str:
+    """What the message's wrapped data key is bound to: its row and its sender, so a key
+    (with its ciphertexts) moved to another row, or a row given another sender, won't open."""
+    return f"message:{message.pk}:from:{message.sender_id}"
+
+
+def attachment_key_context(attachment: Attachment) -> str:
+    """An attachment's key is bound to its row and its message: a file row moved into
+    another conversation won't open there."""
+    return f"attachment:{attachment.pk}:message:{attachment.message_id}"
+
+
 def seal_content(message: Message, *, subject: str, body: str) -> None:
     """Encrypt subject and body under a new data key, wrapped under the keyring and the
     message's expiry day (so the key dies with that day; see securemail.core.shred)."""
     data_key = crypto.new_data_key()
     message.wrapped_key = crypto.wrap_data_key(
-        data_key, context=f"message:{message.pk}", expires_on=expiry_day(message)
+        data_key, context=message_key_context(message), expires_on=expiry_day(message)
     )
     message.key_version = crypto.wrapped_key_version(message.wrapped_key)
     message.subject_sealed = crypto.seal(data_key, subject, context=f"message:{message.pk}:subject")
@@ -39,7 +51,9 @@ def seal_content(message: Message, *, subject: str, body: str) -> None:
 
 def _data_key(message: Message) -> bytes:
     try:
-        return crypto.unwrap_data_key(bytes(message.wrapped_key), context=f"message:{message.pk}")
+        return crypto.unwrap_data_key(
+            bytes(message.wrapped_key), context=message_key_context(message)
+        )
     except crypto.DecryptionError as error:
         raise ContentUnavailable(str(message.pk)) from error
 
@@ -84,7 +98,7 @@ class OpenedAttachment:
 def open_attachment(attachment: Attachment) -> OpenedAttachment:
     try:
         data_key = crypto.unwrap_data_key(
-            bytes(attachment.wrapped_key), context=f"attachment:{attachment.pk}"
+            bytes(attachment.wrapped_key), context=attachment_key_context(attachment)
         )
         name = crypto.open_sealed(
             data_key, bytes(attachment.name_sealed), context=f"attachment:{attachment.pk}:name"

@@ -13,8 +13,9 @@ from typing import Any
 from django.db import models, transaction
 
 from securemail.core import crypto
+from securemail.messaging.content import attachment_key_context, message_key_context
 from securemail.messaging.models import Attachment, Draft, Message
-from securemail.notifications.models import OutboxEmail
+from securemail.notifications.models import OutboxEmail, OutboxText
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,11 @@ class WrappedKeyTable:
 
 
 TABLES = [
-    WrappedKeyTable(Message, lambda row: f"message:{row.pk}"),
-    WrappedKeyTable(Attachment, lambda row: f"attachment:{row.pk}"),
+    WrappedKeyTable(Message, message_key_context),
+    WrappedKeyTable(Attachment, attachment_key_context),
     WrappedKeyTable(Draft, lambda row: f"draft:{row.pk}"),
     WrappedKeyTable(OutboxEmail, lambda row: f"outbox:{row.pk}"),
+    WrappedKeyTable(OutboxText, lambda row: f"outbox_text:{row.pk}"),
 ]
 
 

@@ -26,7 +26,8 @@ from securemail.messaging.content import (
     open_attachment,
     open_content,
 )
-from securemail.messaging.models import Attachment, Message
+from securemail.messaging.models import Attachment, Draft, Message
+from securemail.messaging.services.drafts import open_draft
 from securemail.ops.worker import periodic
 from tests.security.helpers import DatabaseCopy, blob_path, encrypted_upload, own_ratchet
 
@@ -202,3 +203,63 @@ def test_an_earlier_expiry_moves_the_keys_to_the_earlier_day(
     worker()
     backup_before.restore()
     assert not _readable(message.pk)
+
+
+def test_a_draft_in_a_backup_dies_with_the_message_it_became(
+    clock: Any, worker: Any, doctor: User, patient: User
+) -> None:
+    # The doctor writes with a 1-day expiry; autosave stores the draft, then it is sent.
+    fields = {"to": patient.email, "subject": SUBJECT, "body": BODY, "expiry_days": "1"}
+    draft = services.save_draft(owner=doctor, draft_id=None, fields=fields)
+    backup = [(row["id"], row["wrapped_key"], row["payload_sealed"]) for row in _draft_rows()]
+    message = services.send_message(
+        sender=doctor,
+        recipients=[services.RecipientSpec(email=patient.email)],
+        subject=SUBJECT,
+        body=BODY,
+        expiry_days=1,
+    )
+    services.delete_draft(owner=doctor, draft_id=draft.pk)
+    day = expiry_day(message)
+    assert crypto.wrapped_key_day(backup[0][1]) <= day
+
+    clock.move_to(_just_after(day))
+    worker()
+
+    # The backup's draft row, restored with the keyring at hand, no longer opens.
+    [(draft_id, wrapped_key, payload)] = backup
+    restored = Draft(
+        id=draft_id,
+        owner=doctor,
+        updated_at=SENT_AT,
+        expires_at=SENT_AT + timedelta(days=1),
+        wrapped_key=wrapped_key,
+        payload_sealed=payload,
+    )
+    with pytest.raises(crypto.DecryptionError):
+        open_draft(restored)
+
+
+def test_a_draft_is_kept_as_long_as_its_chosen_expiry(
+    clock: Any, doctor: User, patient: User
+) -> None:
+    doctor.default_expiry_days = 7
+    short = services.save_draft(owner=doctor, draft_id=None, fields={"subject": "a"})
+    chosen = services.save_draft(
+        owner=doctor, draft_id=None, fields={"subject": "b", "expiry_days": "3"}
+    )
+    too_long = services.save_draft(
+        owner=doctor, draft_id=None, fields={"subject": "c", "expiry_days": "90"}
+    )
+
+    assert short.expires_at == SENT_AT + timedelta(days=7)
+    assert chosen.expires_at == SENT_AT + timedelta(days=3)
+    assert too_long.expires_at == SENT_AT + timedelta(days=30)
+    assert crypto.wrapped_key_day(chosen.wrapped_key) == (SENT_AT + timedelta(days=3)).date()
+
+
+def _draft_rows() -> list[dict[str, Any]]:
+    return [
+        {k: bytes(v) if isinstance(v, memoryview) else v for k, v in row.items()}
+        for row in Draft.objects.values("id", "wrapped_key", "payload_sealed")
+    ]

@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 
 from securemail.accounts.models import User
-from securemail.messaging.models import Attachment
+from securemail.messaging.models import Attachment, Message
 from tests.security.helpers import (
     UNAVAILABLE,
     attachment_url,
@@ -158,3 +158,52 @@ def test_a_byte_flipped_late_in_a_large_file_stops_the_download_before_it(
         read_all()
     # Only the verified pieces before the damage went out, never a byte of the damaged one.
     assert bytes(received) == content[: 2 * CHUNK]
+
+
+def test_a_file_moved_into_another_conversation_does_not_open_there(
+    login: Any, doctor: User, patient: User, caplog: Any
+) -> None:
+    # Someone with write access to the database re-points a file at another message the
+    # same reader can see: the key is bound to its message, so it refuses to open.
+    secret = new_marker("movedfile").encode() * 20
+    response = compose_with_files(
+        login(doctor),
+        to=patient.email,
+        subject="With a file",
+        body="See attached.",
+        files=[file_upload("scan.txt", secret)],
+    )
+    assert response.status_code == 302
+    other = compose_with_files(
+        login(doctor), to=patient.email, subject="Without", body="No file.", files=[]
+    )
+    assert other.status_code == 302
+    attachment = Attachment.objects.get()
+    target = Message.objects.exclude(pk=attachment.message_id).get()
+    Attachment.objects.filter(pk=attachment.pk).update(message=target)
+    caplog.set_level(logging.DEBUG)
+
+    download = login(patient).get(f"/m/{target.pk}/a/{attachment.pk}/")
+
+    assert download.status_code == 500
+    page = body_of(download)
+    assert UNAVAILABLE in page
+    assert secret[:40] not in page
+
+
+def test_a_message_given_another_sender_does_not_open(
+    login: Any, doctor: User, staff: User, patient: User
+) -> None:
+    # Forging "who sent this" in the database makes the content unreadable, not misattributed.
+    response = compose_with_files(
+        login(doctor), to=patient.email, subject="From the doctor", body="Dosage.", files=[]
+    )
+    assert response.status_code == 302
+    message = Message.objects.get()
+    Message.objects.filter(pk=message.pk).update(sender=staff)
+
+    page = login(patient).get(f"/m/{message.pk}/")
+
+    assert page.status_code == 500
+    assert UNAVAILABLE in body_of(page)
+    assert b"Dosage." not in body_of(page)

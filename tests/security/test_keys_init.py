@@ -22,6 +22,10 @@ PRODUCTION_ENV = {
 
 
 def _manage(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _python(tmp_path, "manage.py", *args)
+
+
+def _python(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -33,7 +37,7 @@ def _manage(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         env=env,
         cwd=settings.BASE_DIR,
         capture_output=True,
@@ -65,3 +69,20 @@ def test_production_refuses_to_start_until_keys_init_creates_the_key_files(
     again = _manage(tmp_path, "keys", "init")
     assert "Keyring already at" in again.stdout
     assert (tmp_path / "keys" / "keyring").read_text() == keyring_text
+
+
+def test_the_web_application_refuses_to_load_without_its_keys(tmp_path: Path) -> None:
+    # gunicorn imports securemail.wsgi and never runs the system checks.
+    load = ("-c", "import securemail.wsgi; print('serving')")
+
+    refused = _python(tmp_path, *load)
+
+    assert refused.returncode != 0
+    assert "serving" not in refused.stdout
+    assert "SecureMail can't start" in refused.stderr
+    assert "keys init" in refused.stderr
+
+    assert _manage(tmp_path, "keys", "init").returncode == 0
+    started = _python(tmp_path, *load)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "serving"

@@ -4,8 +4,11 @@ directory byte for byte finds none of them."""
 
 import os
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,39 @@ from tests.security.helpers import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_recording: list[str] | None = None
+_recording_lock = threading.Lock()
+
+
+def _on_audit(event: str, args: tuple[Any, ...]) -> None:
+    # Every file Python opens for writing while a test records, deleted again or not
+    # (Django's own upload handler writes a temporary file and removes it afterwards).
+    if event != "open" or _recording is None:
+        return
+    path, mode, flags = args
+    writing = (
+        any(c in mode for c in "wax+") if isinstance(mode, str) else bool(flags & _WRITE_FLAGS)
+    )
+    if writing and isinstance(path, str | bytes | os.PathLike):
+        with _recording_lock:
+            if _recording is not None:
+                _recording.append(os.path.realpath(os.fsdecode(path)))
+
+
+sys.addaudithook(_on_audit)
+
+
+@pytest.fixture
+def files_written() -> Iterator[list[str]]:
+    """The paths of every file opened for writing while the test runs."""
+    global _recording
+    _recording = []
+    try:
+        yield _recording
+    finally:
+        _recording = None
 
 
 def _database_bytes() -> tuple[str, bytes]:
@@ -53,7 +89,7 @@ def _database_bytes() -> tuple[str, bytes]:
 
 
 def test_a_message_sent_with_an_attachment_is_nowhere_in_clear(
-    login: Any, doctor: User, patient: User
+    login: Any, doctor: User, patient: User, files_written: list[str]
 ) -> None:
     subject = new_marker("subject")
     body = new_marker("body")
@@ -75,6 +111,7 @@ def test_a_message_sent_with_an_attachment_is_nowhere_in_clear(
     )
 
     assert response.status_code == 302
+    during_upload = list(files_written)
     message = Message.objects.get()
     attachment = Attachment.objects.get(message=message)
     assert attachment.size == len(data)
@@ -115,6 +152,16 @@ def test_a_message_sent_with_an_attachment_is_nowhere_in_clear(
         assert {p: found for p, found in leaks.items() if found} == {}
     finally:
         control.unlink()
+
+    # Nor for a moment: nothing but the blob store was opened for writing during the
+    # upload, not even a temporary file deleted right after.
+    media = os.path.realpath(settings.MEDIA_ROOT) + os.sep
+    # The shredding ratchet (key material, no content) may be created on first use.
+    ratchet = os.path.realpath(settings.SECUREMAIL_RATCHET_FILE)
+    blobs = [p for p in during_upload if p.startswith(media)]
+    assert blobs, "the recorder saw no write at all, not even the attachment's blob"
+    others = [p for p in during_upload if not p.startswith((media, ratchet))]
+    assert others == []
 
     # And the owner still reads everything in clear.
     page = login(patient).get(f"/m/{message.pk}/")

@@ -53,7 +53,7 @@ def _chunks(sealed: bytes) -> list[bytes]:
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("piece", [1000, CHUNK, 3 * CHUNK])
+@pytest.mark.parametrize("piece", [1000, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK])
 def test_streams_of_every_boundary_size_come_back_intact(size: int, piece: int) -> None:
     key = new_data_key()
     data = os.urandom(size)
@@ -64,6 +64,36 @@ def test_streams_of_every_boundary_size_come_back_intact(size: int, piece: int) 
     chunks = max(1, -(-size // CHUNK))
     assert len(sealed) == size + 16 * chunks
     assert _decrypt(sealed, key) == data
+
+
+class _ShortReads(io.BytesIO):
+    """A store that answers reads in small, uneven pieces, as a network stream may."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        limit = 7_777 if size is None or size < 0 else min(size, 7_777)
+        return super().read(limit)
+
+
+@pytest.mark.parametrize("size", [CHUNK, 3 * CHUNK + 5])
+def test_short_reads_from_the_store_still_decrypt(size: int) -> None:
+    key = new_data_key()
+    data = os.urandom(size)
+    sealed = _encrypt(data, key)
+
+    plain = b"".join(decrypt_stream(_ShortReads(sealed), key, context=CONTEXT))
+
+    assert plain == data
+
+
+def test_the_same_plaintext_seals_the_same_way_whatever_the_upload_pieces() -> None:
+    # Pieces held back, split and gathered differently must still make the same stream
+    # (same nonces, same last-piece flag): each version decrypts with the other's reader.
+    key = new_data_key()
+    data = os.urandom(2 * CHUNK)
+    sizes = {len(_encrypt(data, key, piece=p)) for p in (1000, CHUNK, CHUNK + 1, 2 * CHUNK)}
+    assert sizes == {2 * CHUNK + 2 * 16}
+    for piece in (1000, CHUNK, CHUNK + 1, 2 * CHUNK):
+        assert _decrypt(_encrypt(data, key, piece=piece), key) == data
 
 
 def _tampered() -> dict[str, bytes]:

@@ -11,7 +11,12 @@ from django.urls import reverse
 from securemail.accounts.models import User
 from securemail.core import crypto
 from securemail.core.blobs import blob_store
-from securemail.messaging.content import expiry_day, seal_content, seal_name
+from securemail.messaging.content import (
+    attachment_key_context,
+    expiry_day,
+    seal_content,
+    seal_name,
+)
 from securemail.messaging.models import Attachment, Delivery, Message
 from securemail.messaging.uploads import EncryptedUpload
 from securemail.notifications.services import queue_email
@@ -127,7 +132,7 @@ def store_attachment(
         position=position,
     )
     attachment.wrapped_key = crypto.wrap_data_key(
-        data_key, context=f"attachment:{attachment.pk}", expires_on=expiry_day(message)
+        data_key, context=attachment_key_context(attachment), expires_on=expiry_day(message)
     )
     attachment.key_version = crypto.wrapped_key_version(attachment.wrapped_key)
     attachment.name_sealed = seal_name(attachment, data_key, name)

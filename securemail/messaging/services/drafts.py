@@ -1,4 +1,9 @@
-"""Drafts: saved while the author types, sealed like messages, gone after 30 days idle."""
+"""Drafts: saved while the author types, sealed like messages.
+
+A draft lives as long as the message it would become: it is wrapped under the shredding key
+of "last save + the expiry chosen in the form" (else the author's default), so a database
+backup taken while a message was being written can't outlive the message itself.
+"""
 
 import json
 import uuid
@@ -38,6 +43,16 @@ def open_draft(draft: Draft) -> dict[str, str]:
     )
 
 
+def _lifetime_days(owner: User, fields: dict[str, Any]) -> int:
+    """The expiry the message would get if sent now: the form's choice, else the default."""
+    longest = settings.SECUREMAIL_MAX_EXPIRY_DAYS
+    try:
+        days = int(str(fields.get("expiry_days") or "").strip())
+    except ValueError:
+        days = owner.default_expiry_days
+    return max(1, min(days, longest))
+
+
 def save_draft(*, owner: User, draft_id: uuid.UUID | None, fields: dict[str, Any]) -> Draft:
     """Create or update the owner's draft. Another person's draft id is treated as unknown
     (a new draft is made), so ids can't be used to overwrite someone else's."""
@@ -49,7 +64,7 @@ def save_draft(*, owner: User, draft_id: uuid.UUID | None, fields: dict[str, Any
         if draft is None:
             draft = Draft(owner=owner)
         draft.updated_at = now
-        draft.expires_at = now + timedelta(days=settings.SECUREMAIL_MAX_EXPIRY_DAYS)
+        draft.expires_at = now + timedelta(days=_lifetime_days(owner, fields))
         _seal(draft, fields)
         draft.save()
     return draft

@@ -10,7 +10,7 @@ from django.utils import timezone
 from securemail.accounts.models import User
 from securemail.audit import services as audit
 from securemail.core import crypto
-from securemail.messaging.content import expiry_day
+from securemail.messaging.content import attachment_key_context, expiry_day, message_key_context
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Message
 from securemail.messaging.services.common import MessagingError, NotAllowed, delete_blobs
 
@@ -138,7 +138,7 @@ def _move_expiry(message: Message, expires_at: datetime) -> None:
     message.expires_at = expires_at
     day = expiry_day(message)
     message.wrapped_key = crypto.rewrap_data_key(
-        bytes(message.wrapped_key), context=f"message:{message.pk}", move_to_day=day
+        bytes(message.wrapped_key), context=message_key_context(message), move_to_day=day
     )
     message.key_version = crypto.wrapped_key_version(message.wrapped_key)
     message.save(update_fields=["expires_at", "wrapped_key", "key_version"])
@@ -146,7 +146,7 @@ def _move_expiry(message: Message, expires_at: datetime) -> None:
     for attachment in Attachment.objects.select_for_update().filter(message=message):
         attachment.wrapped_key = crypto.rewrap_data_key(
             bytes(attachment.wrapped_key),
-            context=f"attachment:{attachment.pk}",
+            context=attachment_key_context(attachment),
             move_to_day=day,
         )
         attachment.key_version = crypto.wrapped_key_version(attachment.wrapped_key)

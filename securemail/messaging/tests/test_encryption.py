@@ -131,6 +131,52 @@ def test_a_flipped_byte_makes_the_message_unavailable(
     assert _leaks([response.content]) == []
 
 
+def test_a_whole_envelope_moved_to_another_message_is_never_shown(
+    login: Any, doctor: User, staff: User
+) -> None:
+    # Key, subject and body moved together: each row's own data key no longer helps, only
+    # the associated data naming the row can tell.
+    first = send(doctor, staff, subject="First subject alpha", body="First body alpha")
+    second = send(doctor, staff, subject="Second subject beta", body="Second body beta")
+    envelope = ("wrapped_key", "subject_sealed", "body_sealed")
+    Message.objects.filter(pk=first.pk).update(**{f: bytes(getattr(second, f)) for f in envelope})
+    Message.objects.filter(pk=second.pk).update(**{f: bytes(getattr(first, f)) for f in envelope})
+    client = login(staff)
+
+    for message in (first, second):
+        page = client.get(f"/m/{message.pk}/")
+        assert page.status_code == 500
+        assert UNAVAILABLE in page.content
+        assert b"alpha" not in page.content
+        assert b"beta" not in page.content
+    inbox = client.get("/")
+    assert inbox.status_code == 200
+    assert b"alpha" not in inbox.content
+    assert b"beta" not in inbox.content
+
+
+# The wrapped key's header: format (1 byte), key version (4), expiry day ordinal (4).
+@pytest.mark.parametrize("position", range(9))
+@pytest.mark.parametrize("bit", [0x01, 0x04, 0x80])
+def test_a_flipped_bit_in_the_wrapped_keys_header_is_refused_not_a_crash(
+    position: int, bit: int, login: Any, doctor: User, staff: User
+) -> None:
+    message = send(doctor, staff)
+    tampered = bytearray(bytes(message.wrapped_key))
+    tampered[position] ^= bit
+    Message.objects.filter(pk=message.pk).update(wrapped_key=bytes(tampered))
+    client = login(staff)
+
+    page = client.get(f"/m/{message.pk}/")
+
+    assert page.status_code == 500
+    assert UNAVAILABLE in page.content
+    assert _leaks([page.content]) == []
+    inbox = client.get("/")
+    assert inbox.status_code == 200
+    assert b"(this message can&#x27;t be shown)" in inbox.content
+
+
 @pytest.fixture
 def all_logs(caplog: Any, settings: Any) -> Iterator[Any]:
     """Capture every log record at DEBUG, SQL included (the "django" logger does not
