@@ -301,7 +301,7 @@ class Worker:
                     root = self.thread_ids[0]
                     previous = self.thread_ids[row.thread_pos - 1]
                 if row.real:
-                    sealed = Message(id=mid, sent_at=at(row.sent_us))
+                    sealed = Message(id=mid, sender_id=row.sender + 1, sent_at=at(row.sent_us))
                     sealed.expires_at = at(row.sent_us + month)
                     seal_content(
                         sealed, subject=SUBJECTS[row.n % len(SUBJECTS)], body=body_of(row.n)

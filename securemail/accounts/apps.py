@@ -8,6 +8,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "People and practices"
 
     def ready(self) -> None:
-        from securemail.accounts import catalogue
+        from django.contrib.auth.signals import user_logged_in
+
+        from securemail.accounts import catalogue, middleware
 
         post_migrate.connect(catalogue.sync_after_migrate, sender=self)
+        user_logged_in.connect(middleware.session_started)

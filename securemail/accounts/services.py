@@ -7,8 +7,9 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
 from securemail.accounts.models import User
 
@@ -45,6 +46,23 @@ def set_password_link(user: User) -> str:
     token = default_token_generator.make_token(user)
     path = reverse("accounts:set_password", kwargs={"uidb64": uid, "token": token})
     return f"{settings.SECUREMAIL_BASE_URL}{path}"
+
+
+def user_of_expired_set_password_link(*, uidb64: str, token: str) -> User | None:
+    """The account a set-password link was made for, when the link is genuine but past its
+    24 hours, so the "no longer valid" page can offer a fresh one to that account's address.
+    None for an altered link, and for a used one (the password has changed since, so the
+    token no longer matches: that person logs in, or types their address)."""
+    try:
+        user = User.objects.get(pk=int(urlsafe_base64_decode(uidb64).decode()))
+        timestamp = base36_to_int(token.split("-", 1)[0])
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
+        return None
+    # Django's own check, minus the age: the same hash for the same user state and timestamp.
+    expected = default_token_generator._make_token_with_timestamp(
+        user, timestamp, default_token_generator.secret
+    )
+    return user if constant_time_compare(expected, token) else None
 
 
 def queue_set_password_email(*, user: User, first_time: bool) -> None:

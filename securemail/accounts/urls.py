@@ -9,5 +9,6 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.password_link, name="password_link"),
     path("password/sent/", views.password_link_sent, name="password_link_sent"),
+    path("password/again/", views.password_link_again, name="password_link_again"),
     path("password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
 ]

@@ -6,8 +6,8 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
 from securemail.accounts import services
 from securemail.accounts.forms import ChoosePasswordForm, LoginForm, PasswordLinkForm, ProfileForm
@@ -46,6 +46,37 @@ def password_link_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_link_sent.html")
 
 
+def _resend_context(uidb64: str, token: str) -> dict[str, Any]:
+    """The "no longer valid" page's one-button fresh link, for a genuine expired link."""
+    if services.user_of_expired_set_password_link(uidb64=uidb64, token=token) is None:
+        return {}
+    return {
+        "resend_url": reverse("accounts:password_link_again"),
+        "resend_fields": {"uidb64": uidb64, "token": token},
+    }
+
+
+@require_POST
+def password_link_again(request: HttpRequest) -> HttpResponse:
+    """A fresh set-password link to the address an expired one was sent to, never shown.
+    The same answer whether or not anything was sent."""
+    uidb64, token = request.POST.get("uidb64", ""), request.POST.get("token", "")
+    user = services.user_of_expired_set_password_link(uidb64=uidb64, token=token)
+    try:
+        ratelimit.consume("fresh_link", f"ip:{request.META.get('REMOTE_ADDR', '')}")
+        if user is not None:
+            ratelimit.consume("fresh_link", f"email:{user.email.lower()}")
+    except ratelimit.RateLimited:
+        context = _resend_context(uidb64, token) | {
+            "validlink": False,
+            "resend_error": "Too many requests. Wait an hour and try again.",
+        }
+        return render(request, "accounts/set_password.html", context, status=429)
+    if user is not None:
+        services.request_password_link(email=user.email)
+    return render(request, "accounts/password_link_sent.html", {"to_link_address": True})
+
+
 class SetPasswordView(auth_views.PasswordResetConfirmView):
     """Django's confirm view: the token leaves the URL at once (kept in the session) and only
     the POST that sets the password spends it."""
@@ -55,9 +86,24 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:login")
     post_reset_login = False
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if not context["validlink"]:
+            context |= _resend_context(self.kwargs["uidb64"], self.kwargs["token"])
+        return context
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        # Like the registration link: a bad link is a 404, a refused password a 400.
+        form = context.get("form")
+        if not context.get("validlink"):
+            kwargs["status"] = 404
+        elif form is not None and form.is_bound and form.errors:
+            kwargs["status"] = 400
+        return super().render_to_response(context, **kwargs)
+
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        if self.request.user.is_authenticated and self.request.user.pk != self.user.pk:
+        if self.request.user.is_authenticated and self.request.user.pk != form.user.pk:
             # Someone else is logged in in this browser: the login page would send the
             # newcomer to their inbox. Log them out, so the newcomer can log in.
             logout(self.request)

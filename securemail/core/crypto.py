@@ -9,11 +9,14 @@ ciphertext copied to another row or field fails to open instead of showing the w
 """
 
 import base64
+import contextlib
+import fcntl
 import functools
 import os
 import secrets
 import struct
 import threading
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -133,19 +136,32 @@ class FileKeyStore:
         with self._lock:
             self._cache = None
 
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[dict[int, bytes]]:
+        """The current keys, under a lock that other processes' add/remove also take (so a
+        `keys add` and a `keys retire` at once can't lose a version)."""
+        with open(self.path.with_suffix(".lock"), "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                with self._lock:
+                    self._cache = None
+                yield dict(self.versions())
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
     def add_version(self) -> int:
-        keys = dict(self.versions())
-        version = max(keys) + 1
-        keys[version] = secrets.token_bytes(KEY_BYTES)
-        self._write(keys)
+        with self._exclusive() as keys:
+            version = max(keys) + 1
+            keys[version] = secrets.token_bytes(KEY_BYTES)
+            self._write(keys)
         return version
 
     def remove_version(self, version: int) -> None:
-        keys = dict(self.versions())
-        if version not in keys or len(keys) == 1:
-            raise ValueError("That version can't be removed.")
-        del keys[version]
-        self._write(keys)
+        with self._exclusive() as keys:
+            if version not in keys or len(keys) == 1:
+                raise ValueError("That version can't be removed.")
+            del keys[version]
+            self._write(keys)
 
 
 class Keyring:

@@ -1,5 +1,6 @@
 """Turn `EMAIL_URL` into Django 6.1's `MAILERS` setting."""
 
+import ipaddress
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -9,8 +10,11 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def mailers_from_url(url: str) -> dict[str, dict[str, Any]]:
-    """`smtp://user:pass@host:25`, `smtp+tls://…:587` (STARTTLS), `smtps://…:465` (TLS),
-    `console://`, `locmem://`."""
+    """`smtp+tls://user:pass@host:587` (STARTTLS; `smtp://` on port 587 too), `smtps://…:465`
+    (TLS), `smtp://host:25`, `console://`, `locmem://`.
+
+    A password never crosses the network in the clear: credentials over plain `smtp://` on
+    any port but 587 are refused unless the host is loopback."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "console":
@@ -22,7 +26,13 @@ def mailers_from_url(url: str) -> dict[str, dict[str, Any]]:
     if not parts.hostname:
         raise ImproperlyConfigured("EMAIL_URL needs a host name.")
     use_ssl = scheme in {"smtps", "smtp+ssl"}
-    use_tls = scheme == "smtp+tls"
+    # Port 587 is the submission port: STARTTLS there is the norm, whatever the scheme says.
+    use_tls = scheme == "smtp+tls" or (scheme == "smtp" and parts.port == 587)
+    if parts.username and not (use_ssl or use_tls or _is_loopback(parts.hostname)):
+        raise ImproperlyConfigured(
+            "EMAIL_URL would send the mail server's user name and password unencrypted: use "
+            "smtp+tls:// (STARTTLS, port 587) or smtps:// (TLS, port 465)."
+        )
     default_port = 465 if use_ssl else 587 if use_tls else 25
     options: dict[str, Any] = {
         "host": parts.hostname,
@@ -35,3 +45,12 @@ def mailers_from_url(url: str) -> dict[str, dict[str, Any]]:
         options["username"] = unquote(parts.username)
         options["password"] = unquote(parts.password or "")
     return {"default": {"BACKEND": SMTP_BACKEND, "OPTIONS": options}}
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -15,6 +15,7 @@ import fcntl
 import functools
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import threading
@@ -25,6 +26,8 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
 
 # Messages never expire more than 30 days ahead; allow slack for clock and policy changes.
 MAX_DAYS_AHEAD = 400
@@ -133,6 +136,23 @@ _derived_from: list[RatchetState] = []
 _derived_lock = threading.Lock()
 
 
+_stale_reported: set[tuple[date, date]] = set()
+
+
+def _report_if_stale(state: RatchetState) -> None:
+    """Nobody has advanced the ratchet for days: the keys of expired messages still exist,
+    so backups of them stay readable. Said once a day per process (the worker must run)."""
+    now = today()
+    behind = (now - state.day).days
+    if behind > 1 and (state.day, now) not in _stale_reported:
+        _stale_reported.add((state.day, now))
+        logger.error(
+            "shred: the ratchet is at %s, %s days behind; is the worker running?",
+            state.day.isoformat(),
+            behind,
+        )
+
+
 def day_key(day: date) -> bytes:
     """The wrapping key of `day`; DayKeyShredded once the ratchet has passed that day."""
     state = ratchet().load()
@@ -145,6 +165,7 @@ def day_key(day: date) -> bytes:
         if not _derived_from or _derived_from[0] != state:
             _derived.clear()
             _derived_from[:] = [state]
+        _report_if_stale(state)
         key = _derived.get(day)
         if key is None:
             secret = state.secret

@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 
@@ -16,10 +16,10 @@ from securemail.onboarding.models import Invitation
 
 def visible_messages(user: User) -> QuerySet[Message]:
     """Messages `user` sent or received (and did not hide), not yet expired."""
-    return Message.objects.filter(
-        Q(sender=user) | Q(deliveries__recipient=user, deliveries__hidden_at__isnull=True),
-        expires_at__gt=timezone.now(),
-    ).distinct()
+    # EXISTS, not a join with DISTINCT: no duplicate rows to remove, and PostgreSQL plans it
+    # in a fraction of the time (DISTINCT over every selected column was 2 ms of planning).
+    received = Delivery.objects.filter(message=OuterRef("pk"), recipient=user, hidden_at=None)
+    return Message.objects.filter(Q(sender=user) | Exists(received), expires_at__gt=timezone.now())
 
 
 def access_message(user: User, message_id: uuid.UUID | str) -> Message:
@@ -37,15 +37,68 @@ def access_message(user: User, message_id: uuid.UUID | str) -> Message:
 
 
 def thread_messages(user: User, message: Message) -> list[Message]:
-    """Every message of `message`'s conversation that `user` can see, oldest first."""
+    """Every message of `message`'s conversation that `user` can see, oldest first, with
+    their sender (and practice), deliveries (and recipients) and attachments loaded, in four
+    queries whatever the conversation's length.
+
+    The conversation's rows come by their own keys (the root's id, the thread_root index),
+    then visibility is decided on them: the user sent it, or has a delivery not hidden. (One
+    query joining deliveries with OR and DISTINCT made SQLite scan every live message; joined
+    to the sender, SQLite's planner, which counts the NULL thread_root of every first
+    message, scans the users instead of using the two indexes.)"""
     root = message.root_id
-    return list(
-        visible_messages(user)
-        .filter(Q(pk=root) | Q(thread_root_id=root))
-        .select_related("sender__practice")
-        .prefetch_related("deliveries__recipient", "attachments")
-        .order_by("sent_at")
+    now = timezone.now()
+    rows = list(Message.objects.filter(Q(pk=root) | Q(thread_root_id=root)).order_by("sent_at"))
+    prefetch_related_objects(
+        rows,
+        Prefetch("deliveries", Delivery.objects.order_by("id"), to_attr="thread_deliveries"),
     )
+    visible = [
+        m
+        for m in rows
+        if m.expires_at > now
+        and (
+            m.sender_id == user.pk
+            or any(d.recipient_id == user.pk and d.hidden_at is None for d in m.thread_deliveries)
+        )
+    ]
+    if not visible:
+        return []
+    # The people (senders and recipients) are the same few across the conversation: one query.
+    ids = {m.sender_id for m in visible} | {
+        d.recipient_id for m in visible for d in m.thread_deliveries
+    }
+    people = User.objects.select_related("practice").in_bulk(ids)
+    for m in visible:
+        m.sender = people[m.sender_id]
+        for d in m.thread_deliveries:
+            d.recipient = people[d.recipient_id]
+    prefetch_related_objects(
+        visible, Prefetch("attachments", Attachment.objects.all(), to_attr="thread_attachments")
+    )
+    return visible
+
+
+def deliveries_of(message: Message) -> list[Delivery]:
+    """The message's deliveries (and recipients): loaded by thread_messages, else queried."""
+    if hasattr(message, "thread_deliveries"):
+        return message.thread_deliveries
+    return list(message.deliveries.select_related("recipient").order_by("id"))
+
+
+def attachments_of(message: Message) -> list[Attachment]:
+    """The message's attachments: loaded by thread_messages, else queried."""
+    if hasattr(message, "thread_attachments"):
+        return message.thread_attachments
+    return list(message.attachments.all())
+
+
+def own_delivery_in(user: User, message: Message, thread: list[Message]) -> Delivery | None:
+    """own_delivery, from a thread that thread_messages loaded (no query when it's there)."""
+    for m in thread:
+        if m.pk == message.pk:
+            return next((d for d in deliveries_of(m) if d.recipient_id == user.pk), None)
+    return own_delivery(user, message)
 
 
 def _received(user: User, *, archived: bool) -> QuerySet[Delivery]:
@@ -57,6 +110,20 @@ def _received(user: User, *, archived: bool) -> QuerySet[Delivery]:
             expires_at__gt=timezone.now(),
         )
         .select_related("message__sender__practice")
+        # What a mailbox line shows (not the body, nor the people's other columns).
+        .only(
+            "sent_at",
+            "read_at",
+            "message__sender_id",
+            "message__sent_at",
+            "message__expires_at",
+            "message__wrapped_key",
+            "message__subject_sealed",
+            "message__sender__full_name",
+            "message__sender__email",
+            "message__sender__kind",
+            "message__sender__practice__name",
+        )
         .order_by("-sent_at", "-id")
     )
 
@@ -142,9 +209,13 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
     mine = [m for m in thread if m.sender_id == user.pk]
     if not mine:
         return {}
-    deliveries = list(
-        Delivery.objects.filter(message__in=mine).select_related("recipient").order_by("id")
-    )
+    if all(hasattr(m, "thread_deliveries") for m in mine):
+        # thread_messages loaded them, recipients included.
+        deliveries = sorted((d for m in mine for d in m.thread_deliveries), key=lambda d: d.pk)
+    else:
+        deliveries = list(
+            Delivery.objects.filter(message__in=mine).select_related("recipient").order_by("id")
+        )
     recipient_ids = {d.recipient_id for d in deliveries}
     bounced = bounced_addresses(d.recipient.email for d in deliveries)
     # Whoever sent the invitation: someone another sender invited is "not yet" registered
@@ -155,11 +226,12 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         if known is None or (inv.used_at and not known.used_at):
             invitations[inv.invitee_id] = inv
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
-    for record in AttachmentDownload.objects.filter(
+    no_files = all(hasattr(m, "thread_attachments") and not m.thread_attachments for m in mine)
+    records = AttachmentDownload.objects.filter(
         attachment__message__in=mine, user_id__in=recipient_ids
-    ).select_related("attachment"):
-        key = (record.attachment.message_id, record.user_id)
-        downloads.setdefault(key, {})[record.attachment_id] = record.first_at
+    ).values_list("attachment__message_id", "user_id", "attachment_id", "first_at")
+    for message_id, user_id, attachment_id, first_at in [] if no_files else records:
+        downloads.setdefault((message_id, user_id), {})[attachment_id] = first_at
     slips: dict[uuid.UUID, list[SlipRow]] = {}
     for delivery in deliveries:
         invitation = invitations.get(delivery.recipient_id)

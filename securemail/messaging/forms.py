@@ -10,6 +10,8 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from securemail.accounts.models import User, normalize_email
+from securemail.messaging.services.common import MessagingError
+from securemail.messaging.services.sending import lookup_addresses
 from securemail.onboarding.models import RecipientRole
 
 ROLE_LABEL = "Select recipient's role"
@@ -17,17 +19,30 @@ ROLE_PREFIX = "role-"
 MAX_SUBJECT = 200
 MAX_BODY = 100_000
 MAX_RECIPIENTS = 20
-_SEPARATORS = re.compile(r"[,;\s]+")
+# Commas and semicolons separate addresses (not inside a quoted name); so does white space
+# between bare addresses.
+_PIECES = re.compile(r'(?:"[^"]*"|[^,;"])+')
+# `Alice Smith <alice@x.test>` or `"Smith, Alice" <alice@x.test>`, as mail clients copy them.
+_NAMED = re.compile(r'^(?:"[^"]*"|[^<>"@])*<([^<>]+)>$')
+
+
+def _candidates(text: str) -> list[str]:
+    candidates: list[str] = []
+    for piece in _PIECES.findall(text or ""):
+        piece = piece.strip()
+        named = _NAMED.match(piece)
+        if named:
+            candidates.append(named.group(1).strip())
+        else:
+            candidates.extend(word.strip("<>") for word in piece.split())
+    return [c for c in candidates if c]
 
 
 def parse_addresses(text: str) -> tuple[list[str], list[str]]:
     """Split what was typed into (valid normalized addresses, invalid pieces)."""
     valid: list[str] = []
     invalid: list[str] = []
-    for piece in _SEPARATORS.split(text or ""):
-        piece = piece.strip().strip("<>")
-        if not piece:
-            continue
+    for piece in _candidates(text):
         try:
             validate_email(piece)
         except ValidationError:
@@ -37,12 +52,6 @@ def parse_addresses(text: str) -> tuple[list[str], list[str]]:
         if email not in valid:
             valid.append(email)
     return valid, invalid
-
-
-def new_addresses(addresses: list[str]) -> list[str]:
-    """The addresses nobody in SecureMail has yet (they need a role)."""
-    known = set(User.objects.filter(email__in=addresses).values_list("email", flat=True))
-    return [a for a in addresses if a not in known]
 
 
 class AddressesField(forms.CharField):
@@ -82,6 +91,8 @@ class RecipientsMixin(forms.Form):
         label=ROLE_LABEL, choices=[("", ROLE_LABEL), *RecipientRole.choices], required=False
     )
     sender: User
+    # Set when the address look-up limit refused this post (the page answers 429).
+    rate_limited = False
 
     def recipient_roles(self) -> dict[str, str]:
         return {
@@ -101,8 +112,16 @@ class RecipientsMixin(forms.Form):
         if len(everyone) > MAX_RECIPIENTS:
             self.add_error("to", f"Send to at most {MAX_RECIPIENTS} people at once.")
             return
+        try:
+            # Saying which addresses are new is a look-up like the one as To loses focus:
+            # it counts against the same limit, or posting here would be an unlimited one.
+            known = lookup_addresses(sender=self.sender, emails=everyone)
+        except MessagingError as error:
+            self.rate_limited = True
+            self.add_error("to", str(error))
+            return
         roles = self.recipient_roles()
-        new = new_addresses(everyone)
+        new = [a for a in everyone if a not in known]
         if len(new) == 1 and new[0] not in roles and cleaned.get("role"):
             roles[new[0]] = cleaned["role"]
         missing = [a for a in new if a not in roles]

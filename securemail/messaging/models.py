@@ -29,6 +29,11 @@ class Message(models.Model):
     # Sent with the compose form, so a double-clicked Send makes one message, not two.
     client_token = models.UUIDField(null=True, blank=True)
 
+    # Set by access.thread_messages: plain lists (a prefetch into the related managers costs
+    # a queryset per message). Read them through access.deliveries_of / attachments_of.
+    thread_deliveries: list["Delivery"]
+    thread_attachments: list["Attachment"]
+
     class Meta:
         indexes = [models.Index(fields=["sender", "-sent_at", "-id"], name="message_sent_folder")]
         constraints = [

@@ -46,9 +46,10 @@ def keyset_page[T: Model](
         if after_key is not None:
             moment, pk = after_key
             rows = list(
-                queryset.filter(Q(sent_at__gt=moment) | Q(sent_at=moment, pk__gt=pk)).order_by(
-                    "sent_at", "id"
-                )[: size + 1]
+                # The redundant bound lets the database start its index range at `moment`.
+                queryset.filter(Q(sent_at__gt=moment) | Q(sent_at=moment, pk__gt=pk))
+                .filter(sent_at__gte=moment)
+                .order_by("sent_at", "id")[: size + 1]
             )
             has_more_newer = len(rows) > size
             rows = rows[:size][::-1]
@@ -59,7 +60,10 @@ def keyset_page[T: Model](
             )
         if before_key is not None:
             moment, pk = before_key
-            queryset = queryset.filter(Q(sent_at__lt=moment) | Q(sent_at=moment, pk__lt=pk))
+            # The redundant bound lets the database start its index range at `moment`.
+            queryset = queryset.filter(
+                Q(sent_at__lt=moment) | Q(sent_at=moment, pk__lt=pk), sent_at__lte=moment
+            )
         rows = list(queryset[: size + 1])
     except (ValueError, TypeError, ValidationError):
         # A cursor whose id doesn't fit the table's key type: start over.

@@ -38,6 +38,45 @@ class OutboxEmail(models.Model):
         return f"{self.kind} to {self.to_email} ({self.status})"
 
 
+class OutboxText(models.Model):
+    """One outgoing text message or voice call (verification codes), written in the
+    transaction that caused it and handed to the SMS provider after commit, with the same
+    status machine and retries as `OutboxEmail`.
+
+    The text holds a code: stored sealed, and wiped once sent.
+    """
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "Text message"
+        VOICE = "voice", "Voice call"
+
+    Status = OutboxEmail.Status
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # E.164, e.g. +12025550177.
+    to_phone = models.CharField(max_length=20)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    kind = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=16, choices=OutboxEmail.Status.choices, default=OutboxEmail.Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    recipient_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    wrapped_key = models.BinaryField(null=True, blank=True)
+    key_version = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    sealed_payload = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_text_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.channel} ({self.status})"
+
+
 class BouncedAddress(models.Model):
     """An address the receiving mail server refused for good (a 5xx answer to RCPT TO).
 

@@ -1,8 +1,10 @@
-"""The outbox: queue emails inside the caller's transaction, deliver them after commit."""
+"""The outbox: queue emails, texts and voice calls inside the caller's transaction, deliver
+them after commit (the worker), with retries."""
 
 import json
 import logging
 import smtplib
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,7 +15,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from securemail.core import crypto
-from securemail.notifications.models import BouncedAddress, OutboxEmail
+from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxText
+from securemail.notifications.sms import get_provider
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,79 @@ def queue_email(
     return email
 
 
+def queue_emails(
+    *,
+    recipients: Sequence[tuple[str, int | None]],
+    template: str,
+    context: dict[str, Any],
+    kind: str,
+) -> list[OutboxEmail]:
+    """queue_email for the same email to several (address, user id) recipients: rendered
+    once, sealed for each under its own data key, stored in one insert."""
+    if not recipients:
+        return []
+    subject, text, html = render_email(template, context)
+    payload = json.dumps({"subject": subject, "text": text, "html": html})
+    now = timezone.now()
+    emails = []
+    for to, recipient_user_id in recipients:
+        email = OutboxEmail(
+            to_email=to,
+            kind=kind,
+            created_at=now,
+            next_attempt_at=now,
+            recipient_user_id=recipient_user_id,
+        )
+        data_key = crypto.new_data_key()
+        email.wrapped_key = crypto.wrap_data_key(data_key, context=f"outbox:{email.id}")
+        email.key_version = crypto.wrapped_key_version(email.wrapped_key)
+        email.sealed_payload = crypto.seal(data_key, payload, context=f"outbox:{email.id}:payload")
+        emails.append(email)
+    return OutboxEmail.objects.bulk_create(emails)
+
+
+def queue_text(
+    *,
+    to: str,
+    channel: str,
+    text: str,
+    kind: str,
+    recipient_user_id: int | None = None,
+) -> OutboxText:
+    """Store one text message (`channel` "sms") or voice call ("voice", `text` is spoken) in
+    the outbox, sealed. Call inside the causing transaction: the worker hands it to the SMS
+    provider once that transaction has committed, so a slow or failing provider never holds
+    the transaction open or decides whether it commits."""
+    now = timezone.now()
+    outgoing = OutboxText(
+        to_phone=to,
+        channel=OutboxText.Channel(channel),
+        kind=kind,
+        created_at=now,
+        next_attempt_at=now,
+        recipient_user_id=recipient_user_id,
+    )
+    data_key = crypto.new_data_key()
+    outgoing.wrapped_key = crypto.wrap_data_key(data_key, context=f"outbox_text:{outgoing.id}")
+    outgoing.key_version = crypto.wrapped_key_version(outgoing.wrapped_key)
+    outgoing.sealed_payload = crypto.seal(
+        data_key, text, context=f"outbox_text:{outgoing.id}:payload"
+    )
+    outgoing.save()
+    return outgoing
+
+
+def _text(outgoing: OutboxText) -> str:
+    assert outgoing.wrapped_key is not None
+    assert outgoing.sealed_payload is not None
+    data_key = crypto.unwrap_data_key(
+        bytes(outgoing.wrapped_key), context=f"outbox_text:{outgoing.id}"
+    )
+    return crypto.open_sealed(
+        data_key, bytes(outgoing.sealed_payload), context=f"outbox_text:{outgoing.id}:payload"
+    )
+
+
 def _payload(email: OutboxEmail) -> dict[str, str]:
     assert email.wrapped_key is not None
     assert email.sealed_payload is not None
@@ -71,11 +147,11 @@ def _payload(email: OutboxEmail) -> dict[str, str]:
     )
 
 
-def _claim_due(limit: int) -> list[OutboxEmail]:
+def _claim_due[Row: (OutboxEmail, OutboxText)](model: type[Row], limit: int) -> list[Row]:
     now = timezone.now()
     with transaction.atomic():
         due = list(
-            OutboxEmail.objects.select_for_update(skip_locked=True)
+            model.objects.select_for_update(skip_locked=True)
             .filter(
                 status__in=[
                     OutboxEmail.Status.QUEUED,
@@ -86,18 +162,66 @@ def _claim_due(limit: int) -> list[OutboxEmail]:
             )
             .order_by("next_attempt_at")[:limit]
         )
-        for email in due:
-            email.status = OutboxEmail.Status.SENDING
-            email.attempts += 1
-            email.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
-            email.save(update_fields=["status", "attempts", "next_attempt_at"])
+        for row in due:
+            row.status = OutboxEmail.Status.SENDING
+            row.attempts += 1
+            row.next_attempt_at = now + timedelta(seconds=CLAIM_SECONDS)
+            row.save(update_fields=["status", "attempts", "next_attempt_at"])
     return due
 
 
 def deliver_due(limit: int = 50) -> int:
-    """Send what is due (called by the worker). Returns how many were sent."""
+    """Send the emails, texts and calls that are due (called by the worker). Returns how
+    many were sent."""
+    return _deliver_due_emails(limit) + _deliver_due_texts(limit)
+
+
+def _deliver_due_texts(limit: int) -> int:
     sent = 0
-    for email in _claim_due(limit):
+    provider = get_provider()
+    for outgoing in _claim_due(OutboxText, limit):
+        try:
+            text = _text(outgoing)
+        except crypto.DecryptionError:
+            outgoing.attempts = len(RETRY_DELAYS) + 1
+            _failed(outgoing, RuntimeError("payload unreadable"))
+            continue
+        try:
+            if outgoing.channel == OutboxText.Channel.VOICE:
+                provider.place_call(to=outgoing.to_phone, spoken_text=text)
+            else:
+                provider.send_text(to=outgoing.to_phone, text=text)
+        except Exception as error:
+            _failed(outgoing, error)
+            continue
+        _sent(outgoing)
+        sent += 1
+    return sent
+
+
+def _sent(row: OutboxEmail | OutboxText) -> None:
+    row.status = OutboxEmail.Status.SENT
+    row.sent_at = timezone.now()
+    # The content is no longer needed once delivered: drop it (and the links or codes in it).
+    row.wrapped_key = None
+    row.key_version = None
+    row.sealed_payload = None
+    row.last_error = ""
+    row.save(
+        update_fields=[
+            "status",
+            "sent_at",
+            "wrapped_key",
+            "key_version",
+            "sealed_payload",
+            "last_error",
+        ]
+    )
+
+
+def _deliver_due_emails(limit: int) -> int:
+    sent = 0
+    for email in _claim_due(OutboxEmail, limit):
         try:
             payload = _payload(email)
         except crypto.DecryptionError:
@@ -127,23 +251,7 @@ def deliver_due(limit: int = 50) -> int:
             continue
         # Mail to this address gets through (again): it no longer counts as bounced.
         BouncedAddress.objects.filter(email=email.to_email.lower()).delete()
-        email.status = OutboxEmail.Status.SENT
-        email.sent_at = timezone.now()
-        # The content is no longer needed once delivered: drop it (and the links in it).
-        email.wrapped_key = None
-        email.key_version = None
-        email.sealed_payload = None
-        email.last_error = ""
-        email.save(
-            update_fields=[
-                "status",
-                "sent_at",
-                "wrapped_key",
-                "key_version",
-                "sealed_payload",
-                "last_error",
-            ]
-        )
+        _sent(email)
         sent += 1
     return sent
 
@@ -169,7 +277,7 @@ def _bounced(email: OutboxEmail, code: int) -> None:
     logger.warning("outbox: %s bounced (%s), not retried", email.id, code)
 
 
-def _failed(email: OutboxEmail, error: Exception) -> None:
+def _failed(email: OutboxEmail | OutboxText, error: Exception) -> None:
     email.last_error = type(error).__name__[:200]
     if email.attempts > len(RETRY_DELAYS):
         email.status = OutboxEmail.Status.FAILED

@@ -17,8 +17,7 @@ from securemail.accounts.models import Practice, Procedure, Specialty, User, nor
 from securemail.audit import services as audit
 from securemail.core import ratelimit, tokens
 from securemail.core.phones import masked_phone
-from securemail.notifications.services import queue_email
-from securemail.notifications.sms import SmsError, get_provider
+from securemail.notifications.services import queue_email, queue_text
 from securemail.onboarding.models import (
     ANOTHER_PRACTICE,
     DOCTOR_ROLES,
@@ -152,6 +151,17 @@ def open_invitation(token: str) -> Invitation:
     if invitation is None or invitation.used_at or invitation.expires_at <= timezone.now():
         raise LinkInvalid("This link is no longer valid.")
     return invitation
+
+
+def invited_address_for_link(token: str) -> str | None:
+    """The address a registration link was sent to, even once the link is used or expired,
+    so the "no longer valid" page can offer a fresh link there without showing it. None for
+    a link we never sent (unknown, altered, or replaced by a fresher link)."""
+    return (
+        Invitation.objects.filter(token_hash=tokens.hash_link_token(token))
+        .values_list("invitee__email", flat=True)
+        .first()
+    )
 
 
 def invitation_in_progress(invitation_id: int) -> Invitation:
@@ -315,7 +325,6 @@ def send_code(*, invitation: Invitation, channel: str) -> CodeSent:
             target=f"invitation:{invitation.pk}",
             data={"channel": channel},
         )
-        text = f"Your SecureMail verification code is {code}. It expires in 10 minutes."
         if channel == PhoneVerification.Channel.EMAIL:
             queue_email(
                 to=destination,
@@ -325,22 +334,19 @@ def send_code(*, invitation: Invitation, channel: str) -> CodeSent:
                 recipient_user_id=invitation.invitee_id,
             )
         else:
-            provider = get_provider()
-            try:
-                if channel == PhoneVerification.Channel.SMS:
-                    provider.send_text(to=destination, text=text)
-                else:
-                    spoken = " ".join(code)
-                    provider.place_call(
-                        to=destination,
-                        spoken_text=f"Your SecureMail verification code is {spoken}.",
-                    )
-            except SmsError:
-                transaction.set_rollback(True)
-                raise OnboardingError(
-                    "We couldn't reach that number. Check it, try a voice call, or get the "
-                    "code by email."
-                ) from None
+            # Queued like an email: the provider is called after commit, by the worker,
+            # with retries, so "code sent" does not hang on (or fail with) the provider.
+            if channel == PhoneVerification.Channel.SMS:
+                text = f"Your SecureMail verification code is {code}. It expires in 10 minutes."
+            else:
+                text = f"Your SecureMail verification code is {' '.join(code)}."
+            queue_text(
+                to=destination,
+                channel=channel,
+                text=text,
+                kind="verification_code",
+                recipient_user_id=invitation.invitee_id,
+            )
     return CodeSent(channel=channel, shown_destination=shown)
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("register/specialty/procedures/", views.procedures_fragment, name="procedures"),
     path("register/done/", views.done, name="done"),
     path("register/link/", views.fresh_link, name="fresh_link"),
+    path("register/link/again/", views.resend_link, name="resend_link"),
     path("register/<slug:step>/", views.step, name="step"),
     path("terms/", views.terms, name="terms"),
     path("practice/settings/", views.practice_settings, name="practice_settings"),

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from securemail.accounts.models import Specialty, User
 from securemail.core import ratelimit
@@ -45,8 +45,16 @@ STEP_TITLES = {
 WizardView = Callable[[HttpRequest, Invitation], HttpResponse]
 
 
-def _link_invalid(request: HttpRequest) -> HttpResponse:
-    return render(request, "onboarding/link_invalid.html", status=404)
+def _link_invalid(
+    request: HttpRequest, token: str | None = None, *, error: str = "", status: int = 404
+) -> HttpResponse:
+    """The one "no longer valid" page. For a link we sent (used or expired) it offers a
+    one-button fresh link to the invited address; otherwise the form to type the address."""
+    context: dict[str, Any] = {"resend_error": error}
+    if token is not None and services.invited_address_for_link(token) is not None:
+        context["resend_url"] = reverse("onboarding:resend_link")
+        context["resend_fields"] = {"token": token}
+    return render(request, "onboarding/link_invalid.html", context, status=status)
 
 
 def _already_registered(request: HttpRequest) -> HttpResponse:
@@ -109,7 +117,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.open_invitation(token)
     except services.LinkInvalid:
-        return _link_invalid(request)
+        return _link_invalid(request, token)
     if request.method == "POST":
         if request.user.is_authenticated and request.user.pk != invitation.invitee_id:
             # Someone else is logged in here (a colleague's computer, or the demo's doctor
@@ -325,6 +333,25 @@ def fresh_link(request: HttpRequest) -> HttpResponse:
         services.send_fresh_link(email=email)
         return render(request, "onboarding/fresh_link_sent.html")
     return render(request, "onboarding/fresh_link.html", {"form": form}, status=_status(form))
+
+
+@require_POST
+def resend_link(request: HttpRequest) -> HttpResponse:
+    """The "no longer valid" page's button: a fresh link to the address the old link was
+    sent to, never shown. The same answer whether or not anything was sent."""
+    token = request.POST.get("token", "")
+    email = services.invited_address_for_link(token)
+    try:
+        ratelimit.consume("fresh_link", f"ip:{request.META.get('REMOTE_ADDR', '')}")
+        if email is not None:
+            ratelimit.consume("fresh_link", f"email:{email.lower()}")
+    except ratelimit.RateLimited:
+        return _link_invalid(
+            request, token, error="Too many requests. Wait an hour and try again.", status=429
+        )
+    if email is not None:
+        services.send_fresh_link(email=email)
+    return render(request, "onboarding/fresh_link_resent.html")
 
 
 @require_GET

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import PASSWORD, code_in, email_html, email_text, links_in
+from securemail.core import ratelimit
 from securemail.notifications.services import deliver_due
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -245,6 +246,8 @@ def test_new_recipient_registers_reads_and_replies_in_browser(
     expect(recipient.get_by_text("Your number: (•••) •••-0177 (cell phone)")).to_be_visible()
     recipient.get_by_role("button", name="Text me a code").click()
     expect(recipient.get_by_text("We sent a new code to")).to_be_visible()
+    # The text waits in the outbox; the worker hands it to the (local) SMS provider.
+    assert deliver_due() == 1
     [sms] = smtp_server.wait_for(SMS_ADDRESS)
     sms_text = email_text(sms)
     assert_no_phi(sms_text)
@@ -326,6 +329,26 @@ def test_known_address_gets_no_role_select(
     expect(page.get_by_text("Already on SecureMail.")).to_be_visible()
     expect(role_select(page)).to_have_count(0)
     expect(page.get_by_text("Select recipient's role")).to_have_count(0)
+
+
+def test_lookup_errors_show_next_to_the_addresses(
+    doctor: Any, live_server: Any, new_page: Any
+) -> None:
+    page = new_page()
+    log_in(page, live_server.url, doctor.email, PASSWORD)
+    page.goto(f"{live_server.url}/compose/")
+    # The 400 answer (too many addresses) is swapped into the page.
+    page.get_by_label("To", exact=True).fill(", ".join(f"p{i}@example.test" for i in range(21)))
+    page.get_by_label("To", exact=True).press("Tab")
+    expect(page.get_by_role("alert")).to_have_text("Send to at most 20 people at once.")
+    # So is the 429 one (the look-up limit), once the limit is spent.
+    for _ in range(60):
+        ratelimit.consume("lookup", f"user:{doctor.pk}")
+    page.get_by_label("To", exact=True).fill("one.more@example.test")
+    page.get_by_label("To", exact=True).press("Tab")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Too many address look-ups. Wait a minute and try again."
+    )
 
 
 def test_free_user_sees_why_compose_is_closed(

@@ -8,7 +8,9 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from securemail.accounts.models import User
@@ -70,3 +72,32 @@ def test_logout_deletes_the_server_side_session(client: Client, doctor: User) ->
     client.post("/accounts/logout/")
 
     assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_the_idle_timer_is_written_at_most_once_a_minute(doctor: User) -> None:
+    """Not a database write on every page: the 30 minutes restart at most once a minute (a
+    session ends between 29 and 30 idle minutes, never later)."""
+    client = Client()
+
+    def session_writes() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/").status_code == 200
+        return sum(
+            1 for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")
+        )
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        log_in(client, doctor.email)
+        key = client.cookies[settings.SESSION_COOKIE_NAME].value
+        logged_in_at = timezone.now()
+
+        clock.shift(timedelta(seconds=59))
+        assert session_writes() == 0
+        session = Session.objects.get(session_key=key)
+        assert session.expire_date == logged_in_at + timedelta(minutes=30)
+
+        clock.shift(timedelta(seconds=2))
+        assert session_writes() == 1
+        session = Session.objects.get(session_key=key)
+        assert session.expire_date == timezone.now() + timedelta(minutes=30)
+        assert session_writes() == 0

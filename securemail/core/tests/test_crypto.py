@@ -3,12 +3,17 @@ ciphertext bound to its context, rotation without downtime."""
 
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+from django.utils import timezone
 
-from securemail.core import crypto
+from securemail.core import crypto, shred
 
 KEYS = {version: secrets.token_bytes(crypto.KEY_BYTES) for version in (1, 2, 3)}
 
@@ -191,3 +196,22 @@ def test_keyring_text_allows_commas_new_lines_and_comments() -> None:
     )
 
     assert crypto.parse_keys(text) == {1: KEYS[1], 2: KEYS[2]}
+
+
+def test_a_ratchet_left_behind_for_days_is_reported(tmp_path: Path, caplog: Any) -> None:
+    shred.ratchet.cache_clear()
+    try:
+        with override_settings(
+            SECUREMAIL_RATCHET_FILE=tmp_path / "ratchet", SECUREMAIL_CREATE_MISSING_KEYS=True
+        ):
+            later = shred.today() + timedelta(days=10)
+            shred.day_key(later)
+            assert not [r for r in caplog.records if "ratchet" in r.getMessage()]
+            # Three days on and nobody advanced it (the worker is down).
+            with time_machine.travel(timezone.now() + timedelta(days=3)):
+                shred.day_key(later)
+            [record] = [r for r in caplog.records if "ratchet" in r.getMessage()]
+            assert record.levelname == "ERROR"
+            assert "3 days behind" in record.getMessage()
+    finally:
+        shred.ratchet.cache_clear()

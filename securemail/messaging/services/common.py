@@ -19,7 +19,7 @@ from securemail.messaging.content import (
 )
 from securemail.messaging.models import Attachment, Delivery, Message
 from securemail.messaging.uploads import EncryptedUpload
-from securemail.notifications.services import queue_email
+from securemail.notifications.services import queue_emails
 from securemail.onboarding.models import RecipientRole
 
 
@@ -84,18 +84,26 @@ def create_message(
     return message
 
 
-def deliver(*, message: Message, recipient: User, kind: str, notify: bool) -> Delivery:
-    delivery = Delivery.objects.create(
-        message=message,
-        recipient=recipient,
-        kind=kind,
-        sent_at=message.sent_at,
-        expires_at=message.expires_at,
-        notified_at=message.sent_at,
+def deliver_all(*, message: Message, recipients: list[tuple[User, str, bool]]) -> list[Delivery]:
+    """Put `message` in each (recipient, kind, notify) mailbox, and queue the notification
+    to those with notify: one insert for the deliveries, one per distinct email."""
+    deliveries = Delivery.objects.bulk_create(
+        [
+            Delivery(
+                message=message,
+                recipient=recipient,
+                kind=kind,
+                sent_at=message.sent_at,
+                expires_at=message.expires_at,
+                notified_at=message.sent_at,
+            )
+            for recipient, kind, _ in recipients
+        ]
     )
-    if notify:
-        queue_new_message_email(message=message, delivery=delivery)
-    return delivery
+    queue_new_message_emails(
+        message=message, recipients=[r for r, _, notify in recipients if notify]
+    )
+    return deliveries
 
 
 def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:
@@ -153,26 +161,31 @@ def store_uploads(message: Message, uploads: Sequence[EncryptedUpload]) -> None:
         )
 
 
-def queue_new_message_email(*, message: Message, delivery: Delivery) -> None:
-    """The notification: who wrote and a link. Never the subject, body or file names."""
-    recipient = delivery.recipient
+def queue_new_message_emails(*, message: Message, recipients: list[User]) -> None:
+    """The notification: who wrote and a link. Never the subject, body or file names. It
+    differs only for recipients still registering (no login link): rendered once for each
+    kind of recipient, whatever their number."""
     sender = message.sender
-    pending = recipient.status in {User.Status.INVITED, User.Status.STARTED}
-    queue_email(
-        to=recipient.email,
-        template="messaging/emails/new_message",
-        context={
-            "sender_name": sender.display_name,
-            "practice_name": sender.practice.name if sender.practice else "",
-            "link": settings.SECUREMAIL_BASE_URL
-            + reverse("messaging:message", kwargs={"message_id": message.pk}),
-            "pending": pending,
-            "is_reply": message.in_reply_to_id is not None,
-            "expires_at": message.expires_at,
-        },
-        kind="new_message",
-        recipient_user_id=recipient.pk,
-    )
+    context = {
+        "sender_name": sender.display_name,
+        "practice_name": sender.practice.name if sender.practice else "",
+        "link": settings.SECUREMAIL_BASE_URL
+        + reverse("messaging:message", kwargs={"message_id": message.pk}),
+        "is_reply": message.in_reply_to_id is not None,
+        "expires_at": message.expires_at,
+    }
+    for pending in (False, True):
+        group = [
+            (r.email, r.pk)
+            for r in recipients
+            if (r.status in {User.Status.INVITED, User.Status.STARTED}) == pending
+        ]
+        queue_emails(
+            recipients=group,
+            template="messaging/emails/new_message",
+            context={**context, "pending": pending},
+            kind="new_message",
+        )
 
 
 def delete_blobs(names: list[str]) -> None:

@@ -18,16 +18,30 @@ from securemail.messaging.services.common import MessagingError, NotAllowed, del
 def mark_read(*, reader: User, messages: list[Message]) -> None:
     """Record that `reader` opened these messages (first open only) and audit the view."""
     now = timezone.now()
+    # Deliveries a prefetch already shows as read (or not the reader's) need no UPDATE.
+    unread = [m for m in messages if not _known_read(reader, m)]
     with transaction.atomic():
-        Delivery.objects.filter(
-            recipient=reader, message__in=messages, read_at__isnull=True
-        ).update(read_at=now)
+        if unread:
+            Delivery.objects.filter(
+                recipient=reader, message__in=unread, read_at__isnull=True
+            ).update(read_at=now)
         audit.record_many(
             "messaging:message:view",
             actor_id=reader.pk,
             practice_id=reader.practice_id,
             targets=[f"message:{message.pk}" for message in messages],
         )
+
+
+def _known_read(reader: User, message: Message) -> bool:
+    """True when the message's deliveries were loaded (access.thread_messages) and none of
+    the reader's is unread (read_at is set once and never cleared: a stale copy can't wrongly
+    say read)."""
+    if not hasattr(message, "thread_deliveries"):
+        return False
+    return not any(
+        d.recipient_id == reader.pk and d.read_at is None for d in message.thread_deliveries
+    )
 
 
 def _own_delivery(user: User, message: Message) -> Delivery:

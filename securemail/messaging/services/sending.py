@@ -32,7 +32,7 @@ from securemail.messaging.services.common import (
     can_compose,
     check_attachment_limits,
     create_message,
-    deliver,
+    deliver_all,
     expiry_for,
     store_attachment,
     store_uploads,
@@ -96,7 +96,10 @@ def _resolve(sender: User, recipients: list[RecipientSpec]) -> list[tuple[User, 
     """Existing users as they are; new addresses become invited accounts (role required)."""
     seen: set[str] = set()
     resolved: list[tuple[User, str, bool]] = []
-    bounced = bounced_addresses(normalize_email(spec.email) for spec in recipients)
+    emails = list(dict.fromkeys(normalize_email(spec.email) for spec in recipients))
+    bounced = bounced_addresses(emails)
+    # Everyone already known, in one query (not one per recipient).
+    known = {u.email: u for u in User.objects.filter(email__in=emails)}
     for spec in recipients:
         email = normalize_email(spec.email)
         if email in seen:
@@ -111,7 +114,7 @@ def _resolve(sender: User, recipients: list[RecipientSpec]) -> list[tuple[User, 
                 "address doesn't accept mail. Check it for typos, or ask the person for "
                 "another address."
             )
-        user = User.objects.filter(email=email).first()
+        user = known.get(email)
         if user is None:
             if spec.role is None:
                 raise MessagingError(f"Select the recipient's role for {email}.")
@@ -232,8 +235,10 @@ def reply(
             Delivery.objects.filter(
                 message=parent, recipient=sender, replied_at__isnull=True
             ).update(replied_at=now)
-            for recipient in recipients:
-                deliver(message=message, recipient=recipient, kind=Delivery.Kind.TO, notify=True)
+            deliver_all(
+                message=message,
+                recipients=[(recipient, Delivery.Kind.TO, True) for recipient in recipients],
+            )
             audit.record(
                 "messaging:message:reply",
                 actor_id=sender.pk,
@@ -320,8 +325,10 @@ def _start_conversation(
             client_token=client_token,
         )
         add_files(message)
-        for recipient, kind, invited in resolved:
-            deliver(message=message, recipient=recipient, kind=kind, notify=not invited)
+        deliver_all(
+            message=message,
+            recipients=[(recipient, kind, not invited) for recipient, kind, invited in resolved],
+        )
         audit.record(
             event,
             actor_id=sender.pk,

@@ -220,3 +220,28 @@ def test_logs_carry_no_subject_or_body(
     assert any("failed its integrity check" in r.getMessage() for r in records)
     texts = [r.getMessage().encode() for r in records] + [repr(r.args).encode() for r in records]
     assert _leaks(texts) == []
+
+
+@pytest.mark.parametrize("path", ["/m/{pk}/", "/m/{pk}/print/", "/m/{pk}/forward/"])
+def test_every_page_that_refuses_damaged_content_logs_it_by_id(
+    path: str, login: Any, doctor: User, staff: User, caplog: Any
+) -> None:
+    message = send(doctor, staff)
+    tampered = bytearray(bytes(message.subject_sealed))
+    tampered[-1] ^= 0x01
+    Message.objects.filter(pk=message.pk).update(subject_sealed=bytes(tampered))
+    caplog.set_level(logging.ERROR)
+    client = login(doctor)
+    url = path.format(pk=message.pk)
+
+    if path.endswith("forward/"):
+        response = client.post(
+            url, {"to": staff.email, "body": "FYI", "client_token": str(uuid.uuid4())}
+        )
+    else:
+        response = client.get(url)
+
+    assert response.status_code == 500
+    assert UNAVAILABLE in response.content
+    logged = [r.getMessage() for r in caplog.records if "integrity check" in r.getMessage()]
+    assert logged == [f"messaging: content of Message {message.pk} failed its integrity check"]

@@ -15,10 +15,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from securemail.accounts.access import practice_manager
 from securemail.accounts.models import User
 from securemail.messaging import access, services
 from securemail.messaging.content import ContentUnavailable
 from securemail.messaging.forms import (
+    MAX_RECIPIENTS,
     ROLE_PREFIX,
     ComposeForm,
     ForwardForm,
@@ -33,7 +35,7 @@ from securemail.messaging.views.common import (
     current_user,
     discard,
     encrypting_uploads,
-    logger,
+    unavailable,
     uploads_or_error,
 )
 from securemail.messaging.views.mailbox import render_thread_with_errors
@@ -41,7 +43,9 @@ from securemail.onboarding.models import RecipientRole
 
 
 def _forbidden_free(request: HttpRequest) -> HttpResponse:
-    return render(request, "forbidden.html", {"reason": "free"}, status=403)
+    """Why a free account can't do this, and who can change that."""
+    context = {"reason": "free", "manager": practice_manager(current_user(request))}
+    return render(request, "forbidden.html", context, status=403)
 
 
 def _specs(cleaned: dict[str, Any]) -> list[services.RecipientSpec]:
@@ -125,7 +129,7 @@ def _compose(
             messages.success(request, "Your secure message was sent.")
             return redirect("messaging:message", message_id=message.pk)
     discard(uploads)
-    return _compose_page(request, form, status=400)
+    return _compose_page(request, form, status=429 if form.rate_limited else 400)
 
 
 @login_required
@@ -133,13 +137,19 @@ def _compose(
 def lookup(request: HttpRequest) -> HttpResponse:
     """htmx: after To or Cc loses focus, one role select per address new to SecureMail."""
     user = current_user(request)
+    # Errors answer 400 (fix the addresses) or 429 (wait): base.html's htmx-config swaps
+    # both into the page, as it does not for other 4xx answers.
     form = LookupForm(request.POST)
+    too_many = f"Send to at most {MAX_RECIPIENTS} people at once."
     if not form.is_valid():
-        return render(request, "messaging/_roles.html", {"error": "Too many addresses."})
+        return render(request, "messaging/_roles.html", {"error": too_many}, status=400)
     to, bad_to = parse_addresses(form.cleaned_data["to"])
     cc, bad_cc = parse_addresses(form.cleaned_data["cc"])
     everyone = to + [a for a in cc if a not in to]
     context: dict[str, Any] = {"role_choices": list(RecipientRole.choices), "role_rows": []}
+    if len(everyone) > MAX_RECIPIENTS:
+        context["error"] = too_many
+        return render(request, "messaging/_roles.html", context, status=400)
     if bad_to or bad_cc:
         context["error"] = "Not a valid email address: " + ", ".join((bad_to + bad_cc)[:3]) + "."
     if not everyone:
@@ -149,6 +159,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
     except services.NotAllowed:
         return _forbidden_free(request)
     except services.MessagingError as error:
+        # The only one left: the look-up limit.
         context["error"] = str(error)
         return render(request, "messaging/_roles.html", context, status=429)
     chosen = {
@@ -230,8 +241,7 @@ def _reply(
         except ContentUnavailable:
             # The parent's subject (quoted as "Re: …") failed its check: show nothing.
             discard(uploads)
-            logger.error("messaging: content of %s failed its integrity check", parent)
-            return render(request, "messaging/unavailable.html", status=500)
+            return unavailable(request, parent)
         else:
             messages.success(request, "Your reply was sent.")
             return redirect("messaging:message", message_id=parent.pk)
@@ -260,7 +270,7 @@ def forward(request: HttpRequest, message_id: str) -> HttpResponse:
             except services.MessagingError as error:
                 form.add_error(None, str(error))
             except ContentUnavailable:
-                return render(request, "messaging/unavailable.html", status=500)
+                return unavailable(request, original)
             else:
                 messages.success(request, "The message was forwarded.")
                 return redirect("messaging:message", message_id=message.pk)

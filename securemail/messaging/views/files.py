@@ -1,16 +1,17 @@
 """Attachment downloads: decrypted piece by piece, always as a download, never inline."""
 
 import itertools
+from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from securemail.messaging import access, services
 from securemail.messaging.content import ContentUnavailable, attachment_chunks, open_attachment
-from securemail.messaging.views.common import current_user, logger
+from securemail.messaging.models import Attachment
+from securemail.messaging.views.common import current_user, logger, unavailable
 
 
 @login_required
@@ -27,14 +28,24 @@ def attachment_download(
         # Check the first piece before answering, so a damaged file gets a clear page.
         first = next(chunks)
     except ContentUnavailable:
-        logger.error("messaging: %s failed its integrity check", attachment)
-        return render(request, "messaging/unavailable.html", status=500)
+        return unavailable(request, attachment)
     services.record_download(reader=user, attachment=attachment)
     response = StreamingHttpResponse(
-        itertools.chain([first], chunks), content_type=attachment.content_type
+        _logging_failures(itertools.chain([first], chunks), attachment),
+        content_type=attachment.content_type,
     )
     response["Content-Length"] = str(attachment.size)
     response["Content-Disposition"] = content_disposition_header(True, opened.name)
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _logging_failures(chunks: Iterator[bytes], attachment: Attachment) -> Iterator[bytes]:
+    """Pass the pieces on; a piece failing its check mid-download is logged (ids only) and
+    the download breaks off, so nothing unverified is ever sent."""
+    try:
+        yield from chunks
+    except ContentUnavailable:
+        logger.error("messaging: %s failed its integrity check mid-download", attachment)
+        raise

@@ -87,3 +87,40 @@ def test_unknown_scheme_is_a_configuration_error(url: str) -> None:
 def test_smtp_url_without_a_host_is_a_configuration_error() -> None:
     with pytest.raises(ImproperlyConfigured, match="host"):
         mailers_from_url("smtp://:25")
+
+
+def test_plain_smtp_url_on_port_587_uses_starttls() -> None:
+    options = _options("smtp://user:pass@relay.example.test:587")
+
+    assert options["use_tls"] is True
+    assert options["use_ssl"] is False
+    assert (options["port"], options["username"], options["password"]) == (587, "user", "pass")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "smtp://user:pass@relay.example.test",
+        "smtp://user:pass@relay.example.test:25",
+        "smtp://user:pass@relay.example.test:2525",
+        "smtp://user@192.0.2.10:25",
+    ],
+)
+def test_credentials_over_plain_smtp_are_a_configuration_error(url: str) -> None:
+    with pytest.raises(ImproperlyConfigured, match="user name and password unencrypted"):
+        mailers_from_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "smtp://user:pass@127.0.0.1:1025",
+        "smtp://user:pass@localhost:25",
+        "smtp://user:pass@[::1]:25",
+    ],
+)
+def test_credentials_over_plain_smtp_to_loopback_are_allowed(url: str) -> None:
+    options = _options(url)
+
+    assert options["use_tls"] is False
+    assert options["username"] == "user"

@@ -73,7 +73,7 @@ def test_a_weak_password_gets_a_clear_error_and_the_account_stays_registered(
 
     response = _choose(client, form_url, password, again)
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert error in response.content.decode().replace("&#x27;", "'")
     _assert_still_registered()
     # The link is not spent by a refused password.
@@ -100,6 +100,7 @@ def test_a_used_link_gets_the_invalid_page(registered: User) -> None:
 
     for browser in (client, Client()):
         _, again = _open(link, browser)
+        assert again.status_code == 404
         assert INVALID_LINK_TEXT in again.content.decode()
         assert b'href="/accounts/password/"' in again.content
         assert b"new_password1" not in again.content
@@ -115,6 +116,7 @@ def test_an_altered_link_gets_the_invalid_page(part: str, registered: User) -> N
         uid = "MTIzNDU2Nzg5"
     client, page = _open(f"{prefix}/{uid}/{token}/")
 
+    assert page.status_code == 404
     assert INVALID_LINK_TEXT in page.content.decode()
     assert b"new_password1" not in page.content
     # Posting a password anyway changes nothing.
@@ -128,6 +130,7 @@ def test_a_link_older_than_a_day_gets_the_invalid_page(registered: User) -> None
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=5)):
         _, page = _open(link)
 
+    assert page.status_code == 404
     assert INVALID_LINK_TEXT in page.content.decode()
     _assert_still_registered()
 

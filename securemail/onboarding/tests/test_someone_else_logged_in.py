@@ -19,9 +19,7 @@ STRONG = "Plover-Quartz-9931"
 
 def _set_password(client: Client) -> Any:
     form_url = client.get(MAILBOX.link(EMAIL, "/accounts/password/"))["Location"]
-    return client.post(
-        form_url, {"new_password1": STRONG, "new_password2": STRONG}, follow=True
-    )
+    return client.post(form_url, {"new_password1": STRONG, "new_password2": STRONG}, follow=True)
 
 
 def test_starting_a_registration_logs_out_whoever_was_logged_in(login: Any, doctor: User) -> None:

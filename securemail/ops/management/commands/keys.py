@@ -34,7 +34,18 @@ class Command(BaseCommand):
             elif action == "rewrap":
                 for label, done in keys.rewrap_all(batch_size=options["batch_size"]):
                     self.stdout.write(f"  {label}: {done} re-wrapped")
-                self.stdout.write(f"Every data key now uses version {ring.active_version}.")
+                left = {
+                    v: n for v, n in keys.count_by_version().items() if v != ring.active_version
+                }
+                if left:
+                    # Shredded (their expiry job will delete them) or locked right now.
+                    self.stdout.write(
+                        f"Version {ring.active_version} is active; still on older versions: "
+                        + ", ".join(f"{n} on version {v}" for v, n in sorted(left.items()))
+                        + ". Run `keys rewrap` again, or retire once the expiry job has run."
+                    )
+                else:
+                    self.stdout.write(f"Every data key now uses version {ring.active_version}.")
             elif action == "retire":
                 if options["version"] is None:
                     raise CommandError("Which version? e.g. `keys retire 1`")
