@@ -70,9 +70,11 @@ def thread_messages(user: User, message: Message) -> list[Message]:
     }
     people = User.objects.select_related("practice").in_bulk(ids)
     for m in visible:
-        m.sender = people[m.sender_id]
+        if m.sender_id in people:  # (someone deleted meanwhile is left to load lazily)
+            m.sender = people[m.sender_id]
         for d in m.thread_deliveries:
-            d.recipient = people[d.recipient_id]
+            if d.recipient_id in people:
+                d.recipient = people[d.recipient_id]
     prefetch_related_objects(
         visible, Prefetch("attachments", Attachment.objects.all(), to_attr="thread_attachments")
     )

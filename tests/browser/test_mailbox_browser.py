@@ -439,3 +439,20 @@ def test_compose_by_keyboard_with_labels_and_on_a_phone(
     expect(page.get_by_label("Subject")).to_be_visible()
     width = page.evaluate("() => document.scrollingElement.scrollWidth")
     assert width <= 390, f"Compose scrolls sideways on a phone: {width}px wide"
+
+
+def test_leaving_the_to_field_looks_the_address_up_once(
+    doctor: Any, base: str, new_page: Any
+) -> None:
+    # Each look-up counts against the sender's per-minute limit: one per leaving the field.
+    page = new_page()
+    log_in(page, base, doctor.email, PASSWORD)
+    open_compose(page)
+    lookups: list[str] = []
+    page.on("request", lambda r: lookups.append(r.url) if "/compose/lookup/" in r.url else None)
+
+    leave_typed(page.get_by_label("To", exact=True), "new.person@example.test")
+
+    expect(role_select(page)).to_be_visible()
+    page.wait_for_timeout(500)
+    assert len(lookups) == 1
