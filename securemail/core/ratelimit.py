@@ -27,8 +27,9 @@ def parse_rule(rule: str) -> tuple[int, int]:
     return int(count), int(amount or 1) * _UNITS[unit]
 
 
-def consume(scope: str, key: str) -> None:
-    """Count one attempt for (scope, key); raise RateLimited when over the limit."""
+def consume(scope: str, key: str, amount: int = 1) -> None:
+    """Count `amount` attempts for (scope, key) at once (one cache round trip, not one per
+    attempt); raise RateLimited when over the limit."""
     limit, period = parse_rule(settings.SECUREMAIL_RATE_LIMITS[scope])
     now = int(time.time())
     window = now // period
@@ -36,10 +37,10 @@ def consume(scope: str, key: str) -> None:
     cache_key = f"rl:{scope}:{digest}:{window}"
     cache.add(cache_key, 0, timeout=period + 1)
     try:
-        count = cache.incr(cache_key)
+        count = cache.incr(cache_key, amount)
     except ValueError:
-        cache.set(cache_key, 1, timeout=period + 1)
-        count = 1
+        cache.set(cache_key, amount, timeout=period + 1)
+        count = amount
     if count > limit:
         raise RateLimited(scope, retry_after=period - (now % period))
 

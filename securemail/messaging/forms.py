@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import User, normalize_email
 from securemail.messaging.services.common import MessagingError
-from securemail.messaging.services.sending import lookup_addresses
+from securemail.messaging.services.sending import count_lookups, known_addresses
 from securemail.onboarding.models import RecipientRole
 
 ROLE_LABEL = "Select recipient's role"
@@ -112,19 +112,22 @@ class RecipientsMixin(forms.Form):
         if len(everyone) > MAX_RECIPIENTS:
             self.add_error("to", f"Send to at most {MAX_RECIPIENTS} people at once.")
             return
-        try:
-            # Saying which addresses are new is a look-up like the one as To loses focus:
-            # it counts against the same limit, or posting here would be an unlimited one.
-            known = lookup_addresses(sender=self.sender, emails=everyone)
-        except MessagingError as error:
-            self.rate_limited = True
-            self.add_error("to", str(error))
-            return
+        known = known_addresses(everyone)
         roles = self.recipient_roles()
         new = [a for a in everyone if a not in known]
         if len(new) == 1 and new[0] not in roles and cleaned.get("role"):
             roles[new[0]] = cleaned["role"]
         missing = [a for a in new if a not in roles]
+        if missing:
+            try:
+                # Saying which addresses are new is a look-up like the one as To loses
+                # focus: it counts against the same limit, or posting here would be an
+                # unlimited one. (A post that sends reveals nothing the sender didn't state.)
+                count_lookups(sender=self.sender, count=len(everyone))
+            except MessagingError as error:
+                self.rate_limited = True
+                self.add_error("to", str(error))
+                return
         self.new_addresses = new
         self.roles = {a: roles[a] for a in new if a in roles}
         if missing:

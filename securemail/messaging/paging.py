@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 
 T = TypeVar("T", bound=Model)
 
@@ -39,16 +39,20 @@ def _decode(cursor: str | None) -> tuple[datetime, str] | None:
 def keyset_page[T: Model](
     queryset: QuerySet[T], *, before: str | None, after: str | None, size: int
 ) -> KeysetPage[T]:
-    """`queryset` must be ordered newest first by ("-sent_at", "-id")."""
+    """`queryset` must be ordered newest first by ("-sent_at", "-id").
+
+    "Older than the cursor" is written `sent_at <= X AND NOT (sent_at = X AND id >= Y)`, not
+    `sent_at < X OR (sent_at = X AND id < Y)`: the same rows, but the range on sent_at bounds
+    the index scan, and PostgreSQL estimates it well, so it walks the index in order and
+    stops after one page (with the OR it misjudged the rows and sorted every older one)."""
     after_key = _decode(after)
     before_key = _decode(before) if after_key is None else None
     try:
         if after_key is not None:
             moment, pk = after_key
             rows = list(
-                # The redundant bound lets the database start its index range at `moment`.
-                queryset.filter(Q(sent_at__gt=moment) | Q(sent_at=moment, pk__gt=pk))
-                .filter(sent_at__gte=moment)
+                queryset.filter(sent_at__gte=moment)
+                .exclude(sent_at=moment, pk__lte=pk)
                 .order_by("sent_at", "id")[: size + 1]
             )
             has_more_newer = len(rows) > size
@@ -60,10 +64,7 @@ def keyset_page[T: Model](
             )
         if before_key is not None:
             moment, pk = before_key
-            # The redundant bound lets the database start its index range at `moment`.
-            queryset = queryset.filter(
-                Q(sent_at__lt=moment) | Q(sent_at=moment, pk__lt=pk), sent_at__lte=moment
-            )
+            queryset = queryset.filter(sent_at__lte=moment).exclude(sent_at=moment, pk__gte=pk)
         rows = list(queryset[: size + 1])
     except (ValueError, TypeError, ValidationError):
         # A cursor whose id doesn't fit the table's key type: start over.

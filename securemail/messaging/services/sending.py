@@ -46,21 +46,32 @@ MAX_LOOKUP = 20
 FORWARD_PREFIX = "Fwd: "
 
 
+def count_lookups(*, sender: User, count: int) -> None:
+    """Charge `count` address look-ups to the sender's per-minute limit (one cache round
+    trip whatever the count); MessagingError when over it."""
+    try:
+        if count:
+            ratelimit.consume("lookup", f"user:{sender.pk}", amount=count)
+    except ratelimit.RateLimited:
+        raise MessagingError("Too many address look-ups. Wait a minute and try again.") from None
+
+
+def known_addresses(emails: list[str]) -> set[str]:
+    """Which of these (normalized) addresses have an account. Uncharged: only for callers
+    that reveal the answer after charging for it (see lookup_addresses)."""
+    return set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+
+
 def lookup_addresses(*, sender: User, emails: list[str]) -> set[str]:
     """Which of `emails` SecureMail already knows. Paid users only; rate limited, since it
-    tells whether an address has an account."""
+    tells whether an address has an account: each address counts."""
     if not can_compose(sender):
         raise NotAllowed("compose")
     normalized = list(dict.fromkeys(normalize_email(e) for e in emails))
     if len(normalized) > MAX_LOOKUP:
         raise MessagingError(f"Send to at most {MAX_LOOKUP} people at once.")
-    try:
-        # Each address counts: one request with many addresses is many look-ups.
-        for _ in normalized:
-            ratelimit.consume("lookup", f"user:{sender.pk}")
-    except ratelimit.RateLimited:
-        raise MessagingError("Too many address look-ups. Wait a minute and try again.") from None
-    return set(User.objects.filter(email__in=normalized).values_list("email", flat=True))
+    count_lookups(sender=sender, count=len(normalized))
+    return known_addresses(normalized)
 
 
 def lookup_address(*, sender: User, email: str) -> bool:

@@ -102,3 +102,19 @@ def test_compose_within_the_limit_still_names_the_addresses_needing_a_role(
     assert 'name="role-nobody@example.test"' in response.content.decode()
     # The two addresses were counted: the next look-up is the 61st.
     assert _lookup(client, 1, 100).status_code == 429
+
+
+def test_sending_to_people_already_on_securemail_is_never_held_up_by_the_limit(
+    doctor: Any, staff: Any, patient: Any, other_doctor: Any, login: Any
+) -> None:
+    # A busy front desk: 25 messages to three known people in a minute is 75 addresses,
+    # more than the look-up limit, but a send that names nobody new reveals nothing.
+    client = login(doctor)
+    to = f"{staff.email}, {patient.email}, {other_doctor.email}"
+
+    statuses = [_compose(client, to).status_code for _ in range(25)]
+
+    assert statuses == [302] * 25
+    assert Message.objects.count() == 25
+    # The look-ups themselves were not charged either.
+    assert _lookup(client, 20, 0).status_code == 200

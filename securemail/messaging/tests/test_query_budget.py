@@ -16,7 +16,7 @@ from securemail.accounts.models import User
 from securemail.core import crypto
 from securemail.messaging import services
 from securemail.messaging.models import Delivery
-from securemail.messaging.tests.helpers import outbox_payloads, send
+from securemail.messaging.tests.helpers import compose, outbox_payloads, send
 from securemail.messaging.views.mailbox import DateLabels
 from securemail.notifications.models import OutboxEmail
 
@@ -45,6 +45,28 @@ def test_sending_costs_the_same_queries_for_one_or_five_known_recipients(
     }
     assert len({bytes(e.wrapped_key or b"") for e in latest}) == 5
     assert all(p["subject"] for _, p in outbox_payloads())
+
+
+def test_the_compose_page_sends_to_five_for_the_queries_of_one(
+    login: Any,
+    doctor: User,
+    patient: User,
+    staff: User,
+    free_staff: User,
+    other_doctor: User,
+    outsider: User,
+) -> None:
+    client = login(doctor)
+
+    def post(*people: User) -> None:
+        response = compose(client, to=", ".join(p.email for p in people))
+        assert response.status_code == 302, response.content[:500]
+
+    post(patient)  # warm-up
+    one = _queries(lambda: post(patient))
+    five = _queries(lambda: post(patient, staff, free_staff, other_doctor, outsider))
+
+    assert five == one
 
 
 def test_replying_to_all_costs_the_same_queries_as_replying_to_one(

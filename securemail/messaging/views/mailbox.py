@@ -232,9 +232,12 @@ def _thread_cards(user: User, items: list[ThreadItem]) -> list[dict[str, Any]]:
     return cards
 
 
-def _thread_context(request: HttpRequest, message: Message) -> dict[str, Any]:
+def _thread_context(
+    request: HttpRequest, message: Message, thread: list[Message] | None = None
+) -> dict[str, Any]:
     user = current_user(request)
-    thread = access.thread_messages(user, message)
+    if thread is None:
+        thread = access.thread_messages(user, message)
     items = thread_items(thread)
     slips = access.delivery_slips(user, thread)
     for item in items:
@@ -258,9 +261,9 @@ def _thread_context(request: HttpRequest, message: Message) -> dict[str, Any]:
 @require_GET
 def message_detail(request: HttpRequest, message_id: str) -> HttpResponse:
     user = current_user(request)
-    message = access.access_message(user, message_id)
+    message, thread = access.access_thread(user, message_id)
     try:
-        context = _thread_context(request, message)
+        context = _thread_context(request, message, thread)
     except ContentUnavailable:
         return unavailable(request, message)
     services.mark_read(reader=user, messages=[item.message for item in context["items"]])
@@ -286,9 +289,9 @@ def render_thread_with_errors(
 def print_view(request: HttpRequest, message_id: str) -> HttpResponse:
     """The conversation on a clean page, for paper or PDF records."""
     user = current_user(request)
-    message = access.access_message(user, message_id)
+    message, thread = access.access_thread(user, message_id)
     try:
-        items = thread_items(access.thread_messages(user, message))
+        items = thread_items(thread)
     except ContentUnavailable:
         return unavailable(request, message)
     services.mark_read(reader=user, messages=[item.message for item in items])
