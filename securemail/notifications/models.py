@@ -3,11 +3,9 @@ import uuid
 from django.db import models
 
 
-class OutboxEmail(models.Model):
-    """One outgoing email, written in the transaction that caused it.
-
-    The rendered email is stored sealed (it holds single-use links) and wiped once sent.
-    """
+class OutboxEntry(models.Model):
+    """What every outgoing item shares: a status machine (queued → sending → sent, or
+    retry → … → failed), its attempts, and its content sealed until sent, then wiped."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -17,7 +15,6 @@ class OutboxEmail(models.Model):
         FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    to_email = models.EmailField()
     kind = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -25,11 +22,23 @@ class OutboxEmail(models.Model):
     next_attempt_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=200, blank=True)
-    # Lets the product show "notified at" per recipient without reading the email.
+    # Lets the product show "notified at" per recipient without reading the content.
     recipient_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     wrapped_key = models.BinaryField(null=True, blank=True)
     key_version = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     sealed_payload = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutboxEmail(OutboxEntry):
+    """One outgoing email, written in the transaction that caused it.
+
+    The rendered email is stored sealed (it holds single-use links) and wiped once sent.
+    """
+
+    to_email = models.EmailField()
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
@@ -38,37 +47,17 @@ class OutboxEmail(models.Model):
         return f"{self.kind} to {self.to_email} ({self.status})"
 
 
-class OutboxText(models.Model):
-    """One outgoing text message or voice call (verification codes), written in the
-    transaction that caused it and handed to the SMS provider after commit, with the same
-    status machine and retries as `OutboxEmail`.
-
-    The text holds a code: stored sealed, and wiped once sent.
-    """
+class OutboxText(OutboxEntry):
+    """One outgoing text message or voice call (verification codes), handed to the SMS
+    provider after commit. The text holds a code: stored sealed, and wiped once sent."""
 
     class Channel(models.TextChoices):
         SMS = "sms", "Text message"
         VOICE = "voice", "Voice call"
 
-    Status = OutboxEmail.Status
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # E.164, e.g. +12025550177.
     to_phone = models.CharField(max_length=20)
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    kind = models.CharField(max_length=64)
-    status = models.CharField(
-        max_length=16, choices=OutboxEmail.Status.choices, default=OutboxEmail.Status.QUEUED
-    )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField()
-    next_attempt_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=200, blank=True)
-    recipient_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    wrapped_key = models.BinaryField(null=True, blank=True)
-    key_version = models.PositiveIntegerField(null=True, blank=True, db_index=True)
-    sealed_payload = models.BinaryField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_text_due")]

@@ -45,22 +45,9 @@ def queue_email(
 ) -> OutboxEmail:
     """Store one rendered email in the outbox (sealed). Call inside the causing transaction;
     the worker delivers it once that transaction has committed."""
-    subject, text, html = render_email(template, context)
-    now = timezone.now()
-    email = OutboxEmail(
-        to_email=to,
-        kind=kind,
-        created_at=now,
-        next_attempt_at=now,
-        recipient_user_id=recipient_user_id,
-    )
-    data_key = crypto.new_data_key()
-    email.wrapped_key = crypto.wrap_data_key(data_key, context=f"outbox:{email.id}")
-    email.key_version = crypto.wrapped_key_version(email.wrapped_key)
-    payload = json.dumps({"subject": subject, "text": text, "html": html})
-    email.sealed_payload = crypto.seal(data_key, payload, context=f"outbox:{email.id}:payload")
-    email.save()
-    return email
+    return queue_emails(
+        recipients=[(to, recipient_user_id)], template=template, context=context, kind=kind
+    )[0]
 
 
 def queue_emails(
