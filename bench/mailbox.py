@@ -632,7 +632,6 @@ def postgres_reachable(url: str) -> str | None:
 
 def run_ours(database: str, url: str, size: str) -> dict[str, Any]:
     out = OUT_DIR / f"securemail-{database}.json"
-    out.unlink(missing_ok=True)
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -644,8 +643,7 @@ def run_ours(database: str, url: str, size: str) -> dict[str, Any]:
         "--out",
         str(out),
     ]
-    subprocess.run(command, cwd=ROOT, check=True)  # noqa: S603
-    return json.loads(out.read_text())
+    return _run_for_json(command, out)
 
 
 def run_postman(database: str, url: str, size: str) -> dict[str, Any]:
@@ -653,7 +651,6 @@ def run_postman(database: str, url: str, size: str) -> dict[str, Any]:
 
     python = ensure_postman_python()
     out = OUT_DIR / f"postman-{database}.json"
-    out.unlink(missing_ok=True)
     command = [
         str(python),
         str(HERE / "postman_side.py"),
@@ -664,8 +661,14 @@ def run_postman(database: str, url: str, size: str) -> dict[str, Any]:
         "--out",
         str(out),
     ]
+    return _run_for_json(command, out)
+
+
+def _run_for_json(command: list[str], out: Path) -> dict[str, Any]:
+    """Run one side in its own process; it writes its results to `out`."""
+    out.unlink(missing_ok=True)
     subprocess.run(command, cwd=ROOT, check=True)  # noqa: S603
-    return json.loads(out.read_text())
+    return dict(json.loads(out.read_text()))
 
 
 def median(samples: Samples) -> float:

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from securemail.core import crypto
-from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxText
+from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxEntry, OutboxText
 from securemail.notifications.sms import get_provider
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,23 @@ def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]
     text = render_to_string(f"{template}/body.txt", ctx)
     html = render_to_string(f"{template}/body.html", ctx)
     return subject, text, html
+
+
+def _seal(row: OutboxEntry, payload: str, *, context: str) -> None:
+    """Seal an outbox row's content under a data key of its own (its links or codes must
+    not sit in the database in clear until the worker sends it)."""
+    data_key = crypto.new_data_key()
+    row.wrapped_key = crypto.wrap_data_key(data_key, context=context)
+    row.key_version = crypto.wrapped_key_version(row.wrapped_key)
+    row.sealed_payload = crypto.seal(data_key, payload, context=f"{context}:payload")
+
+
+def _open(row: OutboxEntry, *, context: str) -> str:
+    """The content `_seal` stored (crypto.DecryptionError if its key is gone)."""
+    assert row.wrapped_key is not None
+    assert row.sealed_payload is not None
+    data_key = crypto.unwrap_data_key(bytes(row.wrapped_key), context=context)
+    return crypto.open_sealed(data_key, bytes(row.sealed_payload), context=f"{context}:payload")
 
 
 def queue_email(
@@ -73,10 +90,7 @@ def queue_emails(
             next_attempt_at=now,
             recipient_user_id=recipient_user_id,
         )
-        data_key = crypto.new_data_key()
-        email.wrapped_key = crypto.wrap_data_key(data_key, context=f"outbox:{email.id}")
-        email.key_version = crypto.wrapped_key_version(email.wrapped_key)
-        email.sealed_payload = crypto.seal(data_key, payload, context=f"outbox:{email.id}:payload")
+        _seal(email, payload, context=f"outbox:{email.id}")
         emails.append(email)
     return OutboxEmail.objects.bulk_create(emails)
 
@@ -102,36 +116,17 @@ def queue_text(
         next_attempt_at=now,
         recipient_user_id=recipient_user_id,
     )
-    data_key = crypto.new_data_key()
-    outgoing.wrapped_key = crypto.wrap_data_key(data_key, context=f"outbox_text:{outgoing.id}")
-    outgoing.key_version = crypto.wrapped_key_version(outgoing.wrapped_key)
-    outgoing.sealed_payload = crypto.seal(
-        data_key, text, context=f"outbox_text:{outgoing.id}:payload"
-    )
+    _seal(outgoing, text, context=f"outbox_text:{outgoing.id}")
     outgoing.save()
     return outgoing
 
 
 def _text(outgoing: OutboxText) -> str:
-    assert outgoing.wrapped_key is not None
-    assert outgoing.sealed_payload is not None
-    data_key = crypto.unwrap_data_key(
-        bytes(outgoing.wrapped_key), context=f"outbox_text:{outgoing.id}"
-    )
-    return crypto.open_sealed(
-        data_key, bytes(outgoing.sealed_payload), context=f"outbox_text:{outgoing.id}:payload"
-    )
+    return _open(outgoing, context=f"outbox_text:{outgoing.id}")
 
 
 def _payload(email: OutboxEmail) -> dict[str, str]:
-    assert email.wrapped_key is not None
-    assert email.sealed_payload is not None
-    data_key = crypto.unwrap_data_key(bytes(email.wrapped_key), context=f"outbox:{email.id}")
-    return json.loads(
-        crypto.open_sealed(
-            data_key, bytes(email.sealed_payload), context=f"outbox:{email.id}:payload"
-        )
-    )
+    return dict(json.loads(_open(email, context=f"outbox:{email.id}")))
 
 
 def _claim_due[Row: (OutboxEmail, OutboxText)](model: type[Row], limit: int) -> list[Row]:
