@@ -48,7 +48,9 @@ INSTALLED_APPS = [
     "securemail.audit",
     "securemail.notifications",
     "securemail.accounts",
+    "securemail.billing",
     "securemail.onboarding",
+    "securemail.practices",
     "securemail.messaging",
     "securemail.ops",
 ]
@@ -85,7 +87,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
+                "securemail.core.context_processors.limits",
                 "securemail.messaging.context_processors.mailbox",
+                "securemail.practices.context_processors.practice",
             ],
         },
     },
@@ -222,7 +226,8 @@ if not DEBUG and not SECUREMAIL_KEYS and not env_str("SECUREMAIL_KEYRING_FILE"):
         "when DEBUG is off."
     )
 
-# Product limits.
+# Product limits (read through securemail.core.limits, which every form, service and text
+# that states one uses).
 SECUREMAIL_INVITATION_DAYS = 30
 SECUREMAIL_MAX_ATTACHMENT_BYTES = env_int("SECUREMAIL_MAX_ATTACHMENT_MB", 25) * 1024 * 1024
 SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES = (
@@ -230,8 +235,10 @@ SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES = (
 )
 SECUREMAIL_MAX_ATTACHMENTS = 10
 SECUREMAIL_MAX_EXPIRY_DAYS = 30
+SECUREMAIL_MAX_RECIPIENTS = 20
 SECUREMAIL_CODE_MINUTES = 10
 SECUREMAIL_CODE_MAX_TRIES = 5
+SECUREMAIL_MAX_FAILED_LOGINS = 5
 # All rate limits in one table: "count/period" with period in s, m, h or d.
 SECUREMAIL_RATE_LIMITS = {
     "login": "10/5m",

@@ -1,15 +1,24 @@
-"""Reads about people and practices on behalf of a user."""
+"""Reads about accounts on behalf of the pages that need them."""
+
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.crypto import constant_time_compare
+from django.utils.http import base36_to_int, urlsafe_base64_decode
 
 from securemail.accounts.models import User
 
 
-def practice_manager(user: User) -> User | None:
-    """The user manager of `user`'s practice: the person who decides its plans. None for
-    patients and for a practice without one. Anyone may call it for themselves."""
-    if user.practice_id is None:
+def user_of_expired_set_password_link(*, uidb64: str, token: str) -> User | None:
+    """The account a set-password link was made for, when the link is genuine but past its
+    24 hours, so the "no longer valid" page can offer a fresh one to that account's address.
+    None for an altered link, and for a used one (the password has changed since, so the
+    token no longer matches: that person logs in, or types their address)."""
+    try:
+        user = User.objects.get(pk=int(urlsafe_base64_decode(uidb64).decode()))
+        timestamp = base36_to_int(token.split("-", 1)[0])
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
         return None
-    return (
-        User.objects.filter(practice_id=user.practice_id, is_practice_manager=True, is_active=True)
-        .order_by("pk")
-        .first()
+    # Django's own check, minus the age: the same hash for the same user state and timestamp.
+    expected = default_token_generator._make_token_with_timestamp(
+        user, timestamp, default_token_generator.secret
     )
+    return user if constant_time_compare(expected, token) else None

@@ -2,38 +2,27 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
+from django.contrib.auth.forms import SetPasswordForm
 
 from securemail.accounts import services
 from securemail.accounts.models import User
-from securemail.core import ratelimit
+from securemail.core.limits import days, limits
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(forms.Form):
+    """What the login page asks; accounts.services.log_in decides."""
+
     username = forms.EmailField(
         label="Email address",
         max_length=254,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
-    error_messages = {
-        "invalid_login": (
-            "That email address and password don't match an active account. After 5 wrong "
-            "passwords an account is locked: use “Forgot your password?” to unlock it."
-        ),
-        "inactive": "This account is not active.",
-    }
-
-    def clean(self) -> dict[str, Any]:
-        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        email = (self.data.get("username") or "").strip().lower()
-        try:
-            ratelimit.consume("login", f"ip:{ip}")
-            ratelimit.consume("login", f"email:{email}")
-        except ratelimit.RateLimited:
-            raise forms.ValidationError(
-                "Too many login attempts. Wait a few minutes and try again.", code="rate_limited"
-            ) from None
-        return super().clean()
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class PasswordLinkForm(forms.Form):
@@ -64,11 +53,9 @@ def _time_zone_choices() -> list[tuple[str, str]]:
 
 class ProfileForm(forms.ModelForm):
     time_zone = forms.ChoiceField(choices=_time_zone_choices, label="Time zone")
+    # Choices and help come from the limit (see __init__).
     default_expiry_days = forms.TypedChoiceField(
-        label="Delete my messages for everyone after",
-        coerce=int,
-        choices=[(d, f"{d} day{'s' if d != 1 else ''}") for d in range(1, 31)],
-        help_text="The default for new messages; at most 30 days.",
+        label="Delete my messages for everyone after", coerce=int
     )
 
     class Meta:
@@ -84,6 +71,14 @@ class ProfileForm(forms.ModelForm):
         labels = {"notify_by": "Tell me about new messages by", "office_phone": "Office phone"}
         widgets = {"signature": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"signature": "Added at the end of your new messages and replies."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        longest = limits().max_expiry_days
+        field = self.fields["default_expiry_days"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(d, days(d)) for d in range(1, longest + 1)]
+        field.help_text = f"The default for new messages; at most {days(longest)}."
 
     def clean_full_name(self) -> str:
         name = " ".join(self.cleaned_data["full_name"].split())

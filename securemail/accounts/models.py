@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -149,6 +151,14 @@ class User(AbstractBaseUser):
     @property
     def is_paid(self) -> bool:
         return self.plan == self.Plan.PAID
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The person's time zone, used for every date shown to them (UTC if unknown)."""
+        try:
+            return ZoneInfo(self.time_zone)
+        except (KeyError, ValueError):
+            return ZoneInfo("UTC")
 
     @property
     def display_name(self) -> str:

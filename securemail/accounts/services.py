@@ -1,24 +1,81 @@
-"""The only writers of people and practices."""
+"""The only writers of people and their accounts: logging in, passwords, profiles.
+
+Rate limits are spent here (core.ratelimit.spend); views pass the client's address in.
+"""
 
 from typing import TYPE_CHECKING
 
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare
-from django.utils.encoding import force_bytes
-from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
-from securemail.accounts.models import User
+from securemail.accounts.access import user_of_expired_set_password_link
+from securemail.accounts.emails import queue_set_password_email
+from securemail.accounts.models import User, normalize_email
+from securemail.audit import services as audit
+from securemail.audit.events import Event
+from securemail.core import ratelimit
+from securemail.core.limits import limits
 
 if TYPE_CHECKING:
     from securemail.accounts.forms import ProfileForm
-from securemail.audit import services as audit
-from securemail.notifications.services import queue_email
 
-MAX_FAILED_LOGINS = 5
+
+class AccountError(Exception):
+    """Something the person can act on; `str(error)` says what."""
+
+
+class LoginRefused(AccountError):
+    pass
+
+
+class TooManyRequests(AccountError):
+    """A rate limit refused it (the page answers 429)."""
+
+
+def log_in(*, email: str, password: str, client_ip: str) -> User:
+    """Check a login (rate limited per client address and per account address). Returns
+    the user, or raises LoginRefused (the same message whatever was wrong) or
+    TooManyRequests. Counts wrong passwords towards the lock; audits both outcomes."""
+    try:
+        ratelimit.spend("login", f"ip:{client_ip}", f"email:{normalize_email(email)}")
+    except ratelimit.RateLimited:
+        raise TooManyRequests(
+            "Too many login attempts. Wait a few minutes and try again."
+        ) from None
+    user = authenticate_password(email=email, password=password)
+    if user is None:
+        raise LoginRefused(
+            "That email address and password don't match an active account. After "
+            f"{limits().max_failed_logins} wrong passwords an account is locked: use "
+            "“Forgot your password?” to unlock it."
+        )
+    return user
+
+
+def authenticate_password(*, email: str, password: str) -> User | None:
+    """The account these credentials open, or None (unknown, wrong, not active, locked).
+    Uncharged: log_in spends the limit; the authentication backend calls this."""
+    if not email or not password:
+        return None
+    user = User.objects.filter(email=normalize_email(email)).first()
+    if user is None:
+        # Spend the same time as a real check, so timing does not reveal accounts.
+        make_password(password)
+        return None
+    if not may_log_in(user):
+        return None
+    if not user.check_password(password):
+        record_failed_login(user=user)
+        return None
+    record_successful_login(user=user)
+    return user
+
+
+def may_log_in(user: User) -> bool:
+    """Active, registered to the end (password set) and not locked."""
+    return user.is_active and user.status == User.Status.ACTIVE and user.locked_at is None
 
 
 def record_failed_login(*, user: User) -> None:
@@ -26,63 +83,49 @@ def record_failed_login(*, user: User) -> None:
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
         user.refresh_from_db(fields=["failed_logins", "locked_at"])
-        audit.record("accounts:login:failed", actor_id=user.pk, practice_id=user.practice_id)
-        if user.failed_logins >= MAX_FAILED_LOGINS and user.locked_at is None:
+        audit.record(Event.LOGIN_FAILED, actor_id=user.pk, practice_id=user.practice_id)
+        if user.failed_logins >= limits().max_failed_logins and user.locked_at is None:
             user.locked_at = timezone.now()
             user.save(update_fields=["locked_at"])
-            audit.record("accounts:user:locked", actor_id=None, target=f"user:{user.pk}")
+            audit.record(Event.USER_LOCKED, actor_id=None, target=f"user:{user.pk}")
 
 
 def record_successful_login(*, user: User) -> None:
     if user.failed_logins:
         User.objects.filter(pk=user.pk).update(failed_logins=0)
-    audit.record("accounts:login:succeeded", actor_id=user.pk, practice_id=user.practice_id)
+    audit.record(Event.LOGIN_SUCCEEDED, actor_id=user.pk, practice_id=user.practice_id)
 
 
-def set_password_link(user: User) -> str:
-    from django.conf import settings
-
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    path = reverse("accounts:set_password", kwargs={"uidb64": uid, "token": token})
-    return f"{settings.SECUREMAIL_BASE_URL}{path}"
+def request_password_link(*, email: str, client_ip: str) -> None:
+    """Someone asks for a set-password link for `email` (rate limited per client address
+    and per address). Says nothing about whether the account exists; TooManyRequests."""
+    _spend_fresh_link(client_ip=client_ip, email=email)
+    send_password_link(email=email)
 
 
-def user_of_expired_set_password_link(*, uidb64: str, token: str) -> User | None:
-    """The account a set-password link was made for, when the link is genuine but past its
-    24 hours, so the "no longer valid" page can offer a fresh one to that account's address.
-    None for an altered link, and for a used one (the password has changed since, so the
-    token no longer matches: that person logs in, or types their address)."""
+def request_password_link_again(*, uidb64: str, token: str, client_ip: str) -> None:
+    """The one-button fresh link for a genuine but expired set-password link: sent to the
+    address the old link went to, never shown. Rate limited like request_password_link."""
+    user = user_of_expired_set_password_link(uidb64=uidb64, token=token)
+    _spend_fresh_link(client_ip=client_ip, email=user.email if user else None)
+    if user is not None:
+        send_password_link(email=user.email)
+
+
+def _spend_fresh_link(*, client_ip: str, email: str | None) -> None:
+    keys = [f"ip:{client_ip}"] + ([f"email:{normalize_email(email)}"] if email else [])
     try:
-        user = User.objects.get(pk=int(urlsafe_base64_decode(uidb64).decode()))
-        timestamp = base36_to_int(token.split("-", 1)[0])
-    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
-        return None
-    # Django's own check, minus the age: the same hash for the same user state and timestamp.
-    expected = default_token_generator._make_token_with_timestamp(
-        user, timestamp, default_token_generator.secret
-    )
-    return user if constant_time_compare(expected, token) else None
+        ratelimit.spend("fresh_link", *keys)
+    except ratelimit.RateLimited:
+        raise TooManyRequests("Too many requests. Wait an hour and try again.") from None
 
 
-def queue_set_password_email(*, user: User, first_time: bool) -> None:
-    """Queue the email with a single-use, 24-hour link to set (or reset) the password."""
-    queue_email(
-        to=user.email,
-        template="accounts/emails/set_password",
-        context={"user": user, "link": set_password_link(user), "first_time": first_time},
-        kind="set_password",
-        recipient_user_id=user.pk,
-    )
-
-
-def request_password_link(*, email: str) -> None:
+def send_password_link(*, email: str) -> None:
     """Send a set-password link if `email` belongs to an account that may have one.
-
-    Answers nothing either way: the caller shows the same page whether or not it exists.
-    """
+    Uncharged: for callers that spent the limit themselves (request_password_link, and
+    onboarding's fresh link for someone whose wizard is done)."""
     user = User.objects.filter(
-        email=email.strip().lower(),
+        email=normalize_email(email),
         is_active=True,
         status__in=[User.Status.REGISTERED, User.Status.ACTIVE],
     ).first()
@@ -90,7 +133,7 @@ def request_password_link(*, email: str) -> None:
         return
     with transaction.atomic():
         queue_set_password_email(user=user, first_time=user.status == User.Status.REGISTERED)
-        audit.record("accounts:password:link_requested", actor_id=None, target=f"user:{user.pk}")
+        audit.record(Event.PASSWORD_LINK_REQUESTED, actor_id=None, target=f"user:{user.pk}")
 
 
 def set_password(*, user: User, password: str) -> None:
@@ -101,11 +144,11 @@ def set_password(*, user: User, password: str) -> None:
         user.failed_logins = 0
         user.locked_at = None
         user.save(update_fields=["password", "status", "failed_logins", "locked_at"])
-        audit.record("accounts:password:set", actor_id=user.pk, practice_id=user.practice_id)
+        audit.record(Event.PASSWORD_SET, actor_id=user.pk, practice_id=user.practice_id)
 
 
 def update_profile(*, user: User, form: "ProfileForm") -> None:
     """The person edits their own profile (name, time zone, signature, defaults)."""
     with transaction.atomic():
         form.save()
-        audit.record("accounts:profile:update", actor_id=user.pk, practice_id=user.practice_id)
+        audit.record(Event.PROFILE_UPDATED, actor_id=user.pk, practice_id=user.practice_id)

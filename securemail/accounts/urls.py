@@ -4,7 +4,7 @@ from securemail.accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/", views.login, name="login"),
     path("profile/", views.profile, name="profile"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/", views.password_link, name="password_link"),

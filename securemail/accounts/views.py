@@ -1,24 +1,61 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from securemail.accounts import services
+from securemail.accounts import access, services
 from securemail.accounts.forms import ChoosePasswordForm, LoginForm, PasswordLinkForm, ProfileForm
 from securemail.accounts.models import User
-from securemail.core import ratelimit
+from securemail.core.http import client_ip
 
 
-class LoginView(auth_views.LoginView):
-    form_class = LoginForm
-    template_name = "accounts/login.html"
-    redirect_authenticated_user = True
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    """The login page. A refused login shows why on the page (200, as Django's own login
+    view answers); a rate-limited one answers 429."""
+    next_url = _next_url(request)
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    form = LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.log_in(
+                email=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                client_ip=client_ip(request),
+            )
+        except services.TooManyRequests as error:
+            form.add_error(None, str(error))
+            status = 429
+        except services.LoginRefused as error:
+            form.add_error(None, str(error))
+        else:
+            auth_login(request, user, backend="securemail.accounts.backends.EmailBackend")
+            return redirect(next_url)
+    context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
+    return render(request, "accounts/login.html", context, status=status)
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after logging in: `next` when it stays on this site, else the inbox."""
+    wanted = request.POST.get("next") or request.GET.get("next", "")
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -30,14 +67,13 @@ def password_link(request: HttpRequest) -> HttpResponse:
     """Ask for a fresh set-password link. Same answer whether or not the address exists."""
     form = PasswordLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        ip = request.META.get("REMOTE_ADDR", "")
         try:
-            ratelimit.consume("fresh_link", f"ip:{ip}")
-            ratelimit.consume("fresh_link", f"email:{form.cleaned_data['email'].lower()}")
-        except ratelimit.RateLimited:
-            form.add_error(None, "Too many requests. Wait an hour and try again.")
+            services.request_password_link(
+                email=form.cleaned_data["email"], client_ip=client_ip(request)
+            )
+        except services.TooManyRequests as error:
+            form.add_error(None, str(error))
             return render(request, "accounts/password_link.html", {"form": form}, status=429)
-        services.request_password_link(email=form.cleaned_data["email"])
         return redirect("accounts:password_link_sent")
     return render(request, "accounts/password_link.html", {"form": form})
 
@@ -48,7 +84,7 @@ def password_link_sent(request: HttpRequest) -> HttpResponse:
 
 def _resend_context(uidb64: str, token: str) -> dict[str, Any]:
     """The "no longer valid" page's one-button fresh link, for a genuine expired link."""
-    if services.user_of_expired_set_password_link(uidb64=uidb64, token=token) is None:
+    if access.user_of_expired_set_password_link(uidb64=uidb64, token=token) is None:
         return {}
     return {
         "resend_url": reverse("accounts:password_link_again"),
@@ -61,19 +97,13 @@ def password_link_again(request: HttpRequest) -> HttpResponse:
     """A fresh set-password link to the address an expired one was sent to, never shown.
     The same answer whether or not anything was sent."""
     uidb64, token = request.POST.get("uidb64", ""), request.POST.get("token", "")
-    user = services.user_of_expired_set_password_link(uidb64=uidb64, token=token)
     try:
-        ratelimit.consume("fresh_link", f"ip:{request.META.get('REMOTE_ADDR', '')}")
-        if user is not None:
-            ratelimit.consume("fresh_link", f"email:{user.email.lower()}")
-    except ratelimit.RateLimited:
-        context = _resend_context(uidb64, token) | {
-            "validlink": False,
-            "resend_error": "Too many requests. Wait an hour and try again.",
-        }
+        services.request_password_link_again(
+            uidb64=uidb64, token=token, client_ip=client_ip(request)
+        )
+    except services.TooManyRequests as error:
+        context = _resend_context(uidb64, token) | {"validlink": False, "resend_error": str(error)}
         return render(request, "accounts/set_password.html", context, status=429)
-    if user is not None:
-        services.request_password_link(email=user.email)
     return render(request, "accounts/password_link_sent.html", {"to_link_address": True})
 
 

@@ -6,7 +6,7 @@ class AuditEvent(models.Model):
     """One append-only, hash-chained entry. Holds ids and event names, never PHI."""
 
     created_at = models.DateTimeField(db_index=True)
-    # A typed vocabulary: "area:object:action", e.g. "messaging:message:send".
+    # One of securemail.audit.events.Event ("area:object:action", e.g. "messaging:message:send").
     event = models.CharField(max_length=64)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

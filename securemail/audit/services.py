@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from securemail.audit.events import Event
 from securemail.audit.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -29,7 +30,7 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
 
 
 def record(
-    event: str,
+    event: Event,
     *,
     actor_id: int | None,
     practice_id: int | None = None,
@@ -46,7 +47,7 @@ def record(
 
 
 def record_many(
-    event: str,
+    event: Event,
     *,
     actor_id: int | None,
     practice_id: int | None = None,
@@ -58,6 +59,8 @@ def record_many(
 
     `data` must hold identifiers and states only, never message content.
     """
+    # Only the vocabulary's names (ValueError for any other string).
+    name = Event(event).value
     # No savepoint of its own inside the caller's transaction: an error here fails the
     # caller's whole transaction anyway (nothing may commit unaudited), and it saves two
     # round trips on every audited action.
@@ -69,7 +72,7 @@ def record_many(
         for target in targets:
             entry = AuditEvent(
                 created_at=now,
-                event=event,
+                event=name,
                 actor_id=actor_id,
                 practice_id=practice_id,
                 target=target,

@@ -1,5 +1,9 @@
 """Fixed-window rate limits kept in the cache; every limit is named in
-`settings.SECUREMAIL_RATE_LIMITS` ("count/period", period like 5m, h, 1d)."""
+`settings.SECUREMAIL_RATE_LIMITS` ("count/period", period like 5m, h, 1d).
+
+Limits are spent by services only, through `spend`: views pass the client's address in
+(securemail.core.http.client_ip), forms never charge anything.
+"""
 
 import hashlib
 import re
@@ -27,7 +31,14 @@ def parse_rule(rule: str) -> tuple[int, int]:
     return int(count), int(amount or 1) * _UNITS[unit]
 
 
-def consume(scope: str, key: str, amount: int = 1) -> None:
+def spend(scope: str, *keys: str, amount: int = 1) -> None:
+    """Charge `amount` attempts to each of `keys` under the limit named `scope` (e.g. the
+    client's address and the account's email); RateLimited as soon as one is over it."""
+    for key in keys:
+        _consume(scope, key, amount)
+
+
+def _consume(scope: str, key: str, amount: int) -> None:
     """Count `amount` attempts for (scope, key) at once (one cache round trip, not one per
     attempt); raise RateLimited when over the limit."""
     limit, period = parse_rule(settings.SECUREMAIL_RATE_LIMITS[scope])
@@ -43,10 +54,3 @@ def consume(scope: str, key: str, amount: int = 1) -> None:
         count = amount
     if count > limit:
         raise RateLimited(scope, retry_after=period - (now % period))
-
-
-def reset(scope: str, key: str) -> None:
-    _, period = parse_rule(settings.SECUREMAIL_RATE_LIMITS[scope])
-    window = int(time.time()) // period
-    digest = hashlib.sha256(f"{scope}|{key}".encode()).hexdigest()[:32]
-    cache.delete(f"rl:{scope}:{digest}:{window}")

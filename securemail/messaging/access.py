@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -16,22 +17,30 @@ from securemail.notifications.access import bounced_addresses
 from securemail.onboarding.models import Invitation
 
 
+class NotTheSender(PermissionDenied):
+    """Only a message's sender may do this (delete it for everyone, change its expiry)."""
+
+
+# The "visible to this user" rule: `user` sent the message, or has a delivery of it not
+# hidden, and it has not expired. It exists in three forms, each fast where it is used:
+# this queryset (single messages), the Python filter in _conversation (a whole thread
+# loaded by its keys) and the SQL of unread_count (the badge on every page, which counts
+# received ones only). test_visibility_rule.py pins all three to the same answers.
+
+
 def visible_messages(user: User) -> QuerySet[Message]:
-    """Messages `user` sent or received (and did not hide), not yet expired."""
+    """Messages `user` sent or received (and did not hide), not yet expired (see the rule
+    above: its other forms are in _conversation and unread_count)."""
     # EXISTS, not a join with DISTINCT: no duplicate rows to remove, and PostgreSQL plans it
     # in a fraction of the time (DISTINCT over every selected column was 2 ms of planning).
     received = Delivery.objects.filter(message=OuterRef("pk"), recipient=user, hidden_at=None)
     return Message.objects.filter(Q(sender=user) | Exists(received), expires_at__gt=timezone.now())
 
 
-def access_message(user: User, message_id: uuid.UUID | str) -> Message:
+def access_message(user: User, message_id: uuid.UUID) -> Message:
     """The message if `user` may see it; Http404 otherwise (unknown, expired or not theirs)."""
-    try:
-        message_uuid = uuid.UUID(str(message_id))
-    except ValueError:
-        raise Http404 from None
     message = (
-        visible_messages(user).select_related("sender__practice").filter(pk=message_uuid).first()
+        visible_messages(user).select_related("sender__practice").filter(pk=message_id).first()
     )
     if message is None:
         raise Http404
@@ -51,14 +60,22 @@ def thread_messages(user: User, message: Message) -> list[Message]:
     return _conversation(user, message.root_id)
 
 
-def access_thread(user: User, message_id: uuid.UUID | str) -> tuple[Message, list[Message]]:
+def require_sender(user: User, message: Message) -> None:
+    """NotTheSender unless `user` sent `message` (the services that only its sender may
+    call ask this; views ask is_sender to decide what to show)."""
+    if not is_sender(user, message):
+        raise NotTheSender("Only the sender can do this.")
+
+
+def is_sender(user: User, message: Message) -> bool:
+    return message.sender_id == user.pk
+
+
+def access_thread(user: User, message_id: uuid.UUID) -> tuple[Message, list[Message]]:
     """access_message and thread_messages at once: the message (Http404 exactly when
     access_message refuses it) and its conversation, the message being one of its rows. Its
     own query is only the root's id: the conversation's rows bring everything else."""
-    try:
-        message_uuid = uuid.UUID(str(message_id))
-    except ValueError:
-        raise Http404 from None
+    message_uuid = message_id
     found = list(Message.objects.filter(pk=message_uuid).values_list("thread_root_id")[:1])
     if not found:
         raise Http404
@@ -72,6 +89,7 @@ def access_thread(user: User, message_id: uuid.UUID | str) -> tuple[Message, lis
 def _conversation(user: User, root: uuid.UUID) -> list[Message]:
     now = timezone.now()
     rows = list(Message.objects.filter(Q(pk=root) | Q(thread_root_id=root)).order_by("sent_at"))
+    # The visibility rule (see visible_messages), decided in Python on the loaded rows.
     # Plain lists on each message, grouped here (Django's prefetch builds a queryset for each).
     deliveries: dict[uuid.UUID, list[Delivery]] = {m.pk: [] for m in rows}
     for delivery in Delivery.objects.filter(message__in=rows).order_by("id"):
@@ -174,7 +192,8 @@ def sent(user: User) -> QuerySet[Message]:
 
 
 def unread_count(user: User) -> int:
-    """Unread messages in the user's mailbox (the badge on every page).
+    """Unread messages in the user's mailbox (the badge on every page): the received half
+    of the visibility rule (see visible_messages), unread.
 
     The same WHERE as Delivery.objects.filter(recipient=user, read_at=None, hidden_at=None,
     expires_at__gt=now).count(), which answers from the delivery_unread partial index; as
@@ -202,13 +221,9 @@ def _unread_sql() -> str:
     )
 
 
-def access_attachment(message: Message, attachment_id: uuid.UUID | str) -> Attachment:
+def access_attachment(message: Message, attachment_id: uuid.UUID) -> Attachment:
     """An attachment of a message the caller already got through access_message."""
-    try:
-        attachment_uuid = uuid.UUID(str(attachment_id))
-    except ValueError:
-        raise Http404 from None
-    attachment = Attachment.objects.filter(message=message, pk=attachment_uuid).first()
+    attachment = Attachment.objects.filter(message=message, pk=attachment_id).first()
     if attachment is None:
         raise Http404
     return attachment
@@ -228,12 +243,11 @@ def drafts(user: User) -> QuerySet[Draft]:
     return Draft.objects.filter(owner=user, expires_at__gt=timezone.now()).order_by("-updated_at")
 
 
-def access_draft(user: User, draft_id: uuid.UUID | str | None) -> Draft | None:
-    try:
-        draft_uuid = uuid.UUID(str(draft_id))
-    except ValueError:
+def access_draft(user: User, draft_id: uuid.UUID | None) -> Draft | None:
+    """The user's own draft, not expired; None for anything else."""
+    if draft_id is None:
         return None
-    return Draft.objects.filter(owner=user, pk=draft_uuid, expires_at__gt=timezone.now()).first()
+    return Draft.objects.filter(owner=user, pk=draft_id, expires_at__gt=timezone.now()).first()
 
 
 @dataclass

@@ -25,35 +25,23 @@ def expiry_day(message: Message) -> date:
     return message.expires_at.astimezone(UTC).date()
 
 
-def message_key_context(message: Message) -> str:
-    """What the message's wrapped data key is bound to: its row and its sender, so a key
-    (with its ciphertexts) moved to another row, or a row given another sender, won't open."""
-    return f"message:{message.pk}:from:{message.sender_id}"
-
-
-def attachment_key_context(attachment: Attachment) -> str:
-    """An attachment's key is bound to its row and its message: a file row moved into
-    another conversation won't open there."""
-    return f"attachment:{attachment.pk}:message:{attachment.message_id}"
-
-
 def seal_content(message: Message, *, subject: str, body: str) -> None:
     """Encrypt subject and body under a new data key, wrapped under the keyring and the
     message's expiry day (so the key dies with that day; see securemail.core.shred)."""
     data_key = crypto.new_data_key()
     message.wrapped_key = crypto.wrap_data_key(
-        data_key, context=message_key_context(message), expires_on=expiry_day(message)
+        data_key, context=message.key_context(), expires_on=expiry_day(message)
     )
     message.key_version = crypto.wrapped_key_version(message.wrapped_key)
-    message.subject_sealed = crypto.seal(data_key, subject, context=f"message:{message.pk}:subject")
-    message.body_sealed = crypto.seal(data_key, body, context=f"message:{message.pk}:body")
+    message.subject_sealed = crypto.seal(
+        data_key, subject, context=message.sealed_context("subject")
+    )
+    message.body_sealed = crypto.seal(data_key, body, context=message.sealed_context("body"))
 
 
 def _data_key(message: Message) -> bytes:
     try:
-        return crypto.unwrap_data_key(
-            bytes(message.wrapped_key), context=message_key_context(message)
-        )
+        return crypto.unwrap_data_key(bytes(message.wrapped_key), context=message.key_context())
     except crypto.DecryptionError as error:
         raise ContentUnavailable(str(message.pk)) from error
 
@@ -63,7 +51,7 @@ def open_subject(message: Message) -> str:
         return crypto.open_sealed(
             _data_key(message),
             bytes(message.subject_sealed),
-            context=f"message:{message.pk}:subject",
+            context=message.sealed_context("subject"),
         )
     except crypto.DecryptionError as error:
         raise ContentUnavailable(str(message.pk)) from error
@@ -74,10 +62,10 @@ def open_content(message: Message) -> Content:
     try:
         return Content(
             subject=crypto.open_sealed(
-                data_key, bytes(message.subject_sealed), context=f"message:{message.pk}:subject"
+                data_key, bytes(message.subject_sealed), context=message.sealed_context("subject")
             ),
             body=crypto.open_sealed(
-                data_key, bytes(message.body_sealed), context=f"message:{message.pk}:body"
+                data_key, bytes(message.body_sealed), context=message.sealed_context("body")
             ),
         )
     except crypto.DecryptionError as error:
@@ -85,7 +73,7 @@ def open_content(message: Message) -> Content:
 
 
 def seal_name(attachment: Attachment, data_key: bytes, name: str) -> bytes:
-    return crypto.seal(data_key, name, context=f"attachment:{attachment.pk}:name")
+    return crypto.seal(data_key, name, context=attachment.sealed_context("name"))
 
 
 @dataclass(frozen=True)
@@ -98,10 +86,10 @@ class OpenedAttachment:
 def open_attachment(attachment: Attachment) -> OpenedAttachment:
     try:
         data_key = crypto.unwrap_data_key(
-            bytes(attachment.wrapped_key), context=attachment_key_context(attachment)
+            bytes(attachment.wrapped_key), context=attachment.key_context()
         )
         name = crypto.open_sealed(
-            data_key, bytes(attachment.name_sealed), context=f"attachment:{attachment.pk}:name"
+            data_key, bytes(attachment.name_sealed), context=attachment.sealed_context("name")
         )
     except crypto.DecryptionError as error:
         raise ContentUnavailable(str(attachment.pk)) from error
@@ -114,7 +102,9 @@ def attachment_chunks(opened: OpenedAttachment) -> Iterator[bytes]:
     with blob_store().open_read(opened.attachment.blob_name) as source:
         try:
             yield from decrypt_stream(
-                source, opened.data_key, context=f"blob:{opened.attachment.blob_name}"
+                source,
+                opened.data_key,
+                context=Attachment.blob_context(opened.attachment.blob_name),
             )
         except crypto.DecryptionError as error:
             raise ContentUnavailable(str(opened.attachment.pk)) from error

@@ -13,5 +13,4 @@ def mailbox(request: HttpRequest) -> dict[str, Any]:
     return {
         "mailbox_unread": access.unread_count(user),
         "attachment_max_bytes": settings.SECUREMAIL_MAX_ATTACHMENT_BYTES,
-        "attachment_max_mb": settings.SECUREMAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024),
     }

@@ -1,24 +1,21 @@
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
 from securemail.accounts.models import User, normalize_email
-from securemail.messaging.services.common import MessagingError
-from securemail.messaging.services.sending import count_lookups, known_addresses
+from securemail.core.limits import days, limits
+from securemail.messaging.services.recipients import RoleCheck
 from securemail.onboarding.models import RecipientRole
 
 ROLE_LABEL = "Select recipient's role"
 ROLE_PREFIX = "role-"
 MAX_SUBJECT = 200
 MAX_BODY = 100_000
-MAX_RECIPIENTS = 20
 # Commas and semicolons separate addresses (not inside a quoted name); so does white space
 # between bare addresses.
 _PIECES = re.compile(r'(?:"[^"]*"|[^,;"])+')
@@ -73,8 +70,9 @@ class AddressesField(forms.CharField):
         return valid
 
 
-def expiry_choices(default: int) -> list[tuple[int, str]]:
-    return [(d, f"{d} day{'s' if d != 1 else ''}") for d in range(1, 31)]
+def expiry_choices() -> list[tuple[int, str]]:
+    """1 day up to the longest a message may be kept."""
+    return [(d, days(d)) for d in range(1, limits().max_expiry_days + 1)]
 
 
 class RecipientsMixin(forms.Form):
@@ -91,8 +89,8 @@ class RecipientsMixin(forms.Form):
         label=ROLE_LABEL, choices=[("", ROLE_LABEL), *RecipientRole.choices], required=False
     )
     sender: User
-    # Set when the address look-up limit refused this post (the page answers 429).
-    rate_limited = False
+    # To and Cc once they parse (clean_recipients); None while they don't.
+    addresses: list[str] | None = None
 
     def recipient_roles(self) -> dict[str, str]:
         return {
@@ -102,6 +100,8 @@ class RecipientsMixin(forms.Form):
         }
 
     def clean_recipients(self, cleaned: dict[str, Any]) -> None:
+        """To and Cc as one list (Cc without those already in To), or None when they
+        can't be used. Which addresses are new is the service's to say (check_roles)."""
         to = cleaned.get("to") or []
         cc = [a for a in cleaned.get("cc") or [] if a not in to]
         cleaned["cc"] = cc
@@ -109,33 +109,26 @@ class RecipientsMixin(forms.Form):
         if self.sender.email in everyone:
             self.add_error("to", "You can't send a secure message to yourself.")
             return
-        if len(everyone) > MAX_RECIPIENTS:
-            self.add_error("to", f"Send to at most {MAX_RECIPIENTS} people at once.")
+        if len(everyone) > limits().max_recipients:
+            self.add_error("to", f"Send to at most {limits().max_recipients} people at once.")
             return
-        known = known_addresses(everyone)
-        roles = self.recipient_roles()
-        new = [a for a in everyone if a not in known]
-        if len(new) == 1 and new[0] not in roles and cleaned.get("role"):
-            roles[new[0]] = cleaned["role"]
-        missing = [a for a in new if a not in roles]
-        if missing:
-            try:
-                # Saying which addresses are new is a look-up like the one as To loses
-                # focus: it counts against the same limit, or posting here would be an
-                # unlimited one. (A post that sends reveals nothing the sender didn't state.)
-                count_lookups(sender=self.sender, count=len(everyone))
-            except MessagingError as error:
-                self.rate_limited = True
-                self.add_error("to", str(error))
-                return
-        self.new_addresses = new
-        self.roles = {a: roles[a] for a in new if a in roles}
-        if missing:
+        if "to" in cleaned:
+            self.addresses = everyone
+
+    def apply_roles(self, check: RoleCheck) -> None:
+        """What messaging.services.check_roles found: keep the roles chosen for the new
+        addresses, and ask for the missing ones."""
+        self.new_addresses = check.new
+        self.roles = dict(check.roles)
+        if check.missing:
             self.add_error(
                 "role",
-                "New to SecureMail: select the recipient's role for " + ", ".join(missing) + ".",
+                "New to SecureMail: select the recipient's role for "
+                + ", ".join(check.missing)
+                + ".",
             )
-        cleaned["roles"] = self.roles
+        if hasattr(self, "cleaned_data"):
+            self.cleaned_data["roles"] = self.roles
 
 
 class ComposeForm(RecipientsMixin):
@@ -148,17 +141,9 @@ class ComposeForm(RecipientsMixin):
         max_length=MAX_BODY,
         widget=forms.Textarea(attrs={"rows": 12}),
     )
+    # Choices, help and error text come from the limit (see __init__).
     expiry_days = forms.TypedChoiceField(
-        label="Delete for everyone after",
-        coerce=int,
-        required=False,
-        empty_value=None,
-        choices=expiry_choices(30),
-        help_text="At most 30 days. You can change it after sending.",
-        error_messages={
-            "invalid_choice": "Choose from 1 to 30 days: a message can't be kept more than "
-            "30 days after it was sent."
-        },
+        label="Delete for everyone after", coerce=int, required=False, empty_value=None
     )
     client_token = forms.UUIDField(widget=forms.HiddenInput)
     draft = forms.UUIDField(widget=forms.HiddenInput, required=False)
@@ -168,8 +153,17 @@ class ComposeForm(RecipientsMixin):
         self.sender = sender
         self.new_addresses: list[str] = []
         self.roles: dict[str, str] = {}
+        longest = limits().max_expiry_days
+        field = self.fields["expiry_days"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = expiry_choices()
+        field.help_text = f"At most {days(longest)}. You can change it after sending."
+        field.error_messages["invalid_choice"] = (
+            f"Choose from 1 to {days(longest)}: a message can't be kept more than "
+            f"{days(longest)} after it was sent."
+        )
         if not self.is_bound:
-            self.initial.setdefault("expiry_days", min(sender.default_expiry_days, 30))
+            self.initial.setdefault("expiry_days", min(sender.default_expiry_days, longest))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -232,30 +226,17 @@ class ExpiryForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         if expires_at is not None:
-            kwargs.setdefault("initial", {"expires_on": expires_at.astimezone(_zone(user)).date()})
+            kwargs.setdefault("initial", {"expires_on": expires_at.astimezone(user.zone).date()})
         super().__init__(*args, **kwargs)
         self.user = user
-        self.latest = sent_at + timedelta(days=settings.SECUREMAIL_MAX_EXPIRY_DAYS)
-        zone = _zone(user)
+        self.latest = sent_at + timedelta(days=limits().max_expiry_days)
+        zone = user.zone
         attrs = self.fields["expires_on"].widget.attrs
         attrs["max"] = self.latest.astimezone(zone).date().isoformat()
         attrs["min"] = timezone.now().astimezone(zone).date().isoformat()
 
     def clean_expires_on(self) -> datetime:
+        """The end of the chosen day where the user is; whether that day is allowed is the
+        service's rule (messaging.services.change_expiry)."""
         day: date = self.cleaned_data["expires_on"]
-        zone = _zone(self.user)
-        # The end of that day where the user is, but never past 30 days after sending.
-        moment = datetime.combine(day, time(23, 59), tzinfo=zone)
-        if moment.date() > self.latest.astimezone(zone).date():
-            raise ValidationError(
-                "A message can't be kept more than 30 days after it was sent: choose "
-                f"{self.latest.astimezone(zone):%B %-d} or earlier."
-            )
-        return min(moment, self.latest)
-
-
-def _zone(user: User) -> ZoneInfo:
-    try:
-        return ZoneInfo(user.time_zone)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
+        return datetime.combine(day, time(23, 59), tzinfo=self.user.zone)

@@ -3,8 +3,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from securemail.core.sealing import SealedRow
 
-class Message(models.Model):
+
+class Message(SealedRow, models.Model):
     """One secure message or reply. Subject and body exist only sealed with the message's
     own data key, which is stored wrapped by the keyring (see securemail.messaging.content)."""
 
@@ -45,6 +47,17 @@ class Message(models.Model):
     def __str__(self) -> str:
         # Never the subject: this string can reach logs.
         return f"Message {self.pk}"
+
+    sealed_parts = ("subject", "body")
+    key_context_fields = ("sender",)
+
+    def key_context(self) -> str:
+        # Bound to its row and its sender: a key (with its ciphertexts) moved to another
+        # row, or a row given another sender, won't open.
+        return f"message:{self.pk}:from:{self.sender_id}"
+
+    def context_prefix(self) -> str:
+        return f"message:{self.pk}"
 
     @property
     def root_id(self) -> uuid.UUID:
@@ -100,7 +113,7 @@ class Delivery(models.Model):
         return f"Delivery {self.pk}"
 
 
-class Attachment(models.Model):
+class Attachment(SealedRow, models.Model):
     """A file sent with a message. Its name and contents exist only encrypted: the name
     sealed here, the contents as chunked ciphertext in the blob store."""
 
@@ -121,6 +134,23 @@ class Attachment(models.Model):
     def __str__(self) -> str:
         return f"Attachment {self.pk}"
 
+    sealed_parts = ("name",)
+    key_context_fields = ("message",)
+
+    def key_context(self) -> str:
+        # Bound to its row and its message: a file row moved into another conversation
+        # won't open there.
+        return f"attachment:{self.pk}:message:{self.message_id}"
+
+    def context_prefix(self) -> str:
+        return f"attachment:{self.pk}"
+
+    @staticmethod
+    def blob_context(blob_name: str) -> str:
+        """The contents' context: the blob is encrypted as it uploads, before the row
+        exists, so it is bound to the blob's own name."""
+        return f"blob:{blob_name}"
+
 
 class AttachmentDownload(models.Model):
     """First download of an attachment by one person (the delivery slip shows it)."""
@@ -138,7 +168,7 @@ class AttachmentDownload(models.Model):
         return f"Download {self.pk}"
 
 
-class Draft(models.Model):
+class Draft(SealedRow, models.Model):
     """An unsent message, saved as the author types. Everything typed is sealed (recipients,
     subject, body); drafts untouched for 30 days are deleted and their day key shredded."""
 
@@ -157,3 +187,11 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"Draft {self.pk}"
+
+    sealed_parts = ("payload",)
+
+    def key_context(self) -> str:
+        return f"draft:{self.pk}"
+
+    def context_prefix(self) -> str:
+        return f"draft:{self.pk}"

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from securemail.core import crypto
 from securemail.core.blobs import blob_store
 from securemail.core.stream import StreamEncryptor
+from securemail.messaging.models import Attachment
 
 UPLOAD_FIELD = "attachments"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]+")
@@ -77,7 +78,9 @@ class EncryptingUploadHandler(FileUploadHandler):
         self.head = b""
         self.skipping = False
         self.out = blob_store().open_write(self.blob_name)
-        self.encryptor = StreamEncryptor(self.data_key, context=f"blob:{self.blob_name}")
+        self.encryptor = StreamEncryptor(
+            self.data_key, context=Attachment.blob_context(self.blob_name)
+        )
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         if self.skipping:

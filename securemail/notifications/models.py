@@ -2,8 +2,25 @@ import uuid
 
 from django.db import models
 
+from securemail.core.sealing import SealedRow
 
-class OutboxEntry(models.Model):
+
+class NotificationKind(models.TextChoices):
+    """Every kind of email, text and call the product sends: one function queues each
+    (named beside it), and none carries a subject, a body or a file name."""
+
+    # onboarding.emails.queue_welcome_email
+    WELCOME = "welcome", "Welcome email with a registration link"
+    WELCOME_AGAIN = "welcome_again", "Fresh registration link"
+    # onboarding.emails.queue_code (email, text message or voice call)
+    VERIFICATION_CODE = "verification_code", "Verification code"
+    # accounts.emails.queue_set_password_email
+    SET_PASSWORD = "set_password", "Set-password link"
+    # messaging.emails.queue_new_message_emails
+    NEW_MESSAGE = "new_message", "New secure message notice"
+
+
+class OutboxEntry(SealedRow, models.Model):
     """What every outgoing item shares: a status machine (queued → sending → sent, or
     retry → … → failed), its attempts, and its content sealed until sent, then wiped."""
 
@@ -15,7 +32,7 @@ class OutboxEntry(models.Model):
         FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=64)
+    kind = models.CharField(max_length=64, choices=NotificationKind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
@@ -28,8 +45,18 @@ class OutboxEntry(models.Model):
     key_version = models.PositiveIntegerField(null=True, blank=True, db_index=True)
     sealed_payload = models.BinaryField(null=True, blank=True)
 
+    sealed_parts = ("payload",)
+    # The row kind that starts its contexts ("outbox:<id>").
+    context_name = ""
+
     class Meta:
         abstract = True
+
+    def key_context(self) -> str:
+        return f"{self.context_name}:{self.pk}"
+
+    def context_prefix(self) -> str:
+        return f"{self.context_name}:{self.pk}"
 
 
 class OutboxEmail(OutboxEntry):
@@ -39,6 +66,7 @@ class OutboxEmail(OutboxEntry):
     """
 
     to_email = models.EmailField()
+    context_name = "outbox"
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
@@ -58,6 +86,7 @@ class OutboxText(OutboxEntry):
     # E.164, e.g. +12025550177.
     to_phone = models.CharField(max_length=20)
     channel = models.CharField(max_length=8, choices=Channel.choices)
+    context_name = "outbox_text"
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_text_due")]

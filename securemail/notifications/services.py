@@ -15,7 +15,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from securemail.core import crypto
-from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxEntry, OutboxText
+from securemail.core.limits import limits
+from securemail.notifications.models import (
+    BouncedAddress,
+    NotificationKind,
+    OutboxEmail,
+    OutboxEntry,
+    OutboxText,
+)
 from securemail.notifications.sms import get_provider
 
 logger = logging.getLogger(__name__)
@@ -28,28 +35,30 @@ CLAIM_SECONDS = 600
 
 def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """Render `<template>/subject.txt`, `body.txt` and `body.html`."""
-    ctx = {"base_url": settings.SECUREMAIL_BASE_URL, **context}
+    ctx = {"base_url": settings.SECUREMAIL_BASE_URL, "limits": limits(), **context}
     subject = " ".join(render_to_string(f"{template}/subject.txt", ctx).split())
     text = render_to_string(f"{template}/body.txt", ctx)
     html = render_to_string(f"{template}/body.html", ctx)
     return subject, text, html
 
 
-def _seal(row: OutboxEntry, payload: str, *, context: str) -> None:
+def _seal(row: OutboxEntry, payload: str) -> None:
     """Seal an outbox row's content under a data key of its own (its links or codes must
     not sit in the database in clear until the worker sends it)."""
     data_key = crypto.new_data_key()
-    row.wrapped_key = crypto.wrap_data_key(data_key, context=context)
+    row.wrapped_key = crypto.wrap_data_key(data_key, context=row.key_context())
     row.key_version = crypto.wrapped_key_version(row.wrapped_key)
-    row.sealed_payload = crypto.seal(data_key, payload, context=f"{context}:payload")
+    row.sealed_payload = crypto.seal(data_key, payload, context=row.sealed_context("payload"))
 
 
-def _open(row: OutboxEntry, *, context: str) -> str:
+def _open(row: OutboxEntry) -> str:
     """The content `_seal` stored (crypto.DecryptionError if its key is gone)."""
     assert row.wrapped_key is not None
     assert row.sealed_payload is not None
-    data_key = crypto.unwrap_data_key(bytes(row.wrapped_key), context=context)
-    return crypto.open_sealed(data_key, bytes(row.sealed_payload), context=f"{context}:payload")
+    data_key = crypto.unwrap_data_key(bytes(row.wrapped_key), context=row.key_context())
+    return crypto.open_sealed(
+        data_key, bytes(row.sealed_payload), context=row.sealed_context("payload")
+    )
 
 
 def queue_email(
@@ -57,7 +66,7 @@ def queue_email(
     to: str,
     template: str,
     context: dict[str, Any],
-    kind: str,
+    kind: NotificationKind,
     recipient_user_id: int | None = None,
 ) -> OutboxEmail:
     """Store one rendered email in the outbox (sealed). Call inside the causing transaction;
@@ -72,7 +81,7 @@ def queue_emails(
     recipients: Sequence[tuple[str, int | None]],
     template: str,
     context: dict[str, Any],
-    kind: str,
+    kind: NotificationKind,
 ) -> list[OutboxEmail]:
     """queue_email for the same email to several (address, user id) recipients: rendered
     once, sealed for each under its own data key, stored in one insert."""
@@ -90,7 +99,7 @@ def queue_emails(
             next_attempt_at=now,
             recipient_user_id=recipient_user_id,
         )
-        _seal(email, payload, context=f"outbox:{email.id}")
+        _seal(email, payload)
         emails.append(email)
     return OutboxEmail.objects.bulk_create(emails)
 
@@ -100,7 +109,7 @@ def queue_text(
     to: str,
     channel: str,
     text: str,
-    kind: str,
+    kind: NotificationKind,
     recipient_user_id: int | None = None,
 ) -> OutboxText:
     """Store one text message (`channel` "sms") or voice call ("voice", `text` is spoken) in
@@ -116,17 +125,17 @@ def queue_text(
         next_attempt_at=now,
         recipient_user_id=recipient_user_id,
     )
-    _seal(outgoing, text, context=f"outbox_text:{outgoing.id}")
+    _seal(outgoing, text)
     outgoing.save()
     return outgoing
 
 
 def _text(outgoing: OutboxText) -> str:
-    return _open(outgoing, context=f"outbox_text:{outgoing.id}")
+    return _open(outgoing)
 
 
 def _payload(email: OutboxEmail) -> dict[str, str]:
-    return dict(json.loads(_open(email, context=f"outbox:{email.id}")))
+    return dict(json.loads(_open(email)))
 
 
 def _claim_due[Row: (OutboxEmail, OutboxText)](model: type[Row], limit: int) -> list[Row]:

@@ -143,9 +143,3 @@ class FreshLinkForm(forms.Form):
         label="The email address you were invited at",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-
-
-class PracticeSettingsForm(forms.Form):
-    require_phone_verification = forms.BooleanField(
-        label="People our practice invites must verify their phone", required=False
-    )

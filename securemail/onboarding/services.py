@@ -8,16 +8,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from securemail.accounts import services as account_services
+from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import Practice, Procedure, Specialty, User, normalize_email
 from securemail.audit import services as audit
+from securemail.audit.events import Event
 from securemail.core import ratelimit, tokens
+from securemail.core.limits import limits
 from securemail.core.phones import masked_phone
-from securemail.notifications.services import queue_email, queue_text
+from securemail.onboarding.emails import queue_code, queue_welcome_email
 from securemail.onboarding.models import (
     ANOTHER_PRACTICE,
     DOCTOR_ROLES,
@@ -44,6 +46,10 @@ class LinkInvalid(OnboardingError):
 
 class AlreadyRegistered(OnboardingError):
     pass
+
+
+class TooManyRequests(OnboardingError):
+    """A rate limit refused it (the page answers 429)."""
 
 
 def kind_for_role(role: RecipientRole) -> str:
@@ -77,10 +83,6 @@ def next_step(invitation: Invitation) -> str:
     return STEP_TERMS
 
 
-def registration_link(token: str) -> str:
-    return f"{settings.SECUREMAIL_BASE_URL}/join/{token}/"
-
-
 # --- invitations ----------------------------------------------------------------------
 
 
@@ -108,34 +110,17 @@ def invite(*, inviter: User, email: str, role: RecipientRole) -> Invitation:
         token_hash=token_hash,
         created_at=now,
         link_sent_at=now,
-        expires_at=now + timedelta(days=settings.SECUREMAIL_INVITATION_DAYS),
+        expires_at=now + timedelta(days=limits().invitation_days),
     )
     audit.record(
-        "onboarding:invitation:create",
+        Event.INVITATION_CREATED,
         actor_id=inviter.pk,
         practice_id=inviter.practice_id,
         target=f"user:{invitee.pk}",
         data={"role": role.value},
     )
-    _queue_welcome_email(invitation, token, again=False)
+    queue_welcome_email(invitation, token, again=False)
     return invitation
-
-
-def _queue_welcome_email(invitation: Invitation, token: str, *, again: bool) -> None:
-    inviter = invitation.invited_by
-    queue_email(
-        to=invitation.invitee.email,
-        template=f"onboarding/emails/welcome_{invitation.role}",
-        context={
-            "inviter_name": inviter.display_name,
-            "practice_name": inviter.practice.name if inviter.practice else "",
-            "link": registration_link(token),
-            "again": again,
-            "expires_at": invitation.expires_at,
-        },
-        kind="welcome_again" if again else "welcome",
-        recipient_user_id=invitation.invitee_id,
-    )
 
 
 def open_invitation(token: str) -> Invitation:
@@ -185,7 +170,7 @@ def start_registration(*, invitation: Invitation) -> None:
             invitation.opened_at = timezone.now()
             invitation.save(update_fields=["opened_at"])
             audit.record(
-                "onboarding:invitation:open",
+                Event.INVITATION_OPENED,
                 actor_id=invitation.invitee_id,
                 target=f"invitation:{invitation.pk}",
             )
@@ -193,14 +178,40 @@ def start_registration(*, invitation: Invitation) -> None:
             User.objects.filter(pk=invitation.invitee_id).update(status=User.Status.STARTED)
 
 
-def send_fresh_link(*, email: str) -> None:
+def request_fresh_link(*, email: str, client_ip: str) -> None:
+    """Someone types the address they were invited at and asks for a fresh link. Rate
+    limited per client address and per address (TooManyRequests); says nothing about
+    whether the address exists."""
+    _spend_fresh_link(client_ip=client_ip, email=email)
+    _send_fresh_link(email=email)
+
+
+def request_fresh_link_for(*, token: str, client_ip: str) -> None:
+    """The "no longer valid" page's button: a fresh link to the address an old link was
+    sent to, never shown. Rate limited like request_fresh_link; nothing is sent for a link
+    we never sent."""
+    email = invited_address_for_link(token)
+    _spend_fresh_link(client_ip=client_ip, email=email)
+    if email is not None:
+        _send_fresh_link(email=email)
+
+
+def _spend_fresh_link(*, client_ip: str, email: str | None) -> None:
+    keys = [f"ip:{client_ip}"] + ([f"email:{normalize_email(email)}"] if email else [])
+    try:
+        ratelimit.spend("fresh_link", *keys)
+    except ratelimit.RateLimited:
+        raise TooManyRequests("Too many requests. Wait an hour and try again.") from None
+
+
+def _send_fresh_link(*, email: str) -> None:
     """Send a fresh registration link (or a set-password link, if the wizard is done) to
     an invited address. Says nothing about whether the address exists."""
     user = User.objects.filter(email=normalize_email(email)).first()
     if user is None:
         return
     if user.status == User.Status.REGISTERED:
-        account_services.request_password_link(email=user.email)
+        account_services.send_password_link(email=user.email)
         return
     if user.status not in {User.Status.INVITED, User.Status.STARTED}:
         return
@@ -217,14 +228,14 @@ def send_fresh_link(*, email: str) -> None:
         now = timezone.now()
         invitation.token_hash = token_hash
         invitation.link_sent_at = now
-        invitation.expires_at = now + timedelta(days=settings.SECUREMAIL_INVITATION_DAYS)
+        invitation.expires_at = now + timedelta(days=limits().invitation_days)
         invitation.save(update_fields=["token_hash", "link_sent_at", "expires_at"])
         audit.record(
-            "onboarding:invitation:fresh_link",
+            Event.INVITATION_FRESH_LINK,
             actor_id=None,
             target=f"invitation:{invitation.pk}",
         )
-        _queue_welcome_email(invitation, token, again=True)
+        queue_welcome_email(invitation, token, again=True)
 
 
 # --- wizard steps -----------------------------------------------------------------------
@@ -297,8 +308,8 @@ def send_code(*, invitation: Invitation, channel: str) -> CodeSent:
     else:
         raise OnboardingError("Choose how to receive your code.")
     try:
-        ratelimit.consume("code_send_invitation", str(invitation.pk))
-        ratelimit.consume("code_send_number", destination)
+        ratelimit.spend("code_send_invitation", str(invitation.pk))
+        ratelimit.spend("code_send_number", destination)
     except ratelimit.RateLimited:
         raise OnboardingError(
             "Too many codes were sent. Wait an hour, or use another way to get your code."
@@ -315,45 +326,24 @@ def send_code(*, invitation: Invitation, channel: str) -> CodeSent:
             destination=destination,
             code_hash="",
             created_at=now,
-            expires_at=now + timedelta(minutes=settings.SECUREMAIL_CODE_MINUTES),
+            expires_at=now + timedelta(minutes=limits().code_minutes),
         )
         verification.code_hash = tokens.hash_code(code, salt=str(verification.pk))
         verification.save(update_fields=["code_hash"])
         audit.record(
-            "onboarding:code:send",
+            Event.CODE_SENT,
             actor_id=invitation.invitee_id,
             target=f"invitation:{invitation.pk}",
             data={"channel": channel},
         )
-        if channel == PhoneVerification.Channel.EMAIL:
-            queue_email(
-                to=destination,
-                template="onboarding/emails/code",
-                context={"code": code},
-                kind="verification_code",
-                recipient_user_id=invitation.invitee_id,
-            )
-        else:
-            # Queued like an email: the provider is called after commit, by the worker,
-            # with retries, so "code sent" does not hang on (or fail with) the provider.
-            if channel == PhoneVerification.Channel.SMS:
-                text = f"Your SecureMail verification code is {code}. It expires in 10 minutes."
-            else:
-                text = f"Your SecureMail verification code is {' '.join(code)}."
-            queue_text(
-                to=destination,
-                channel=channel,
-                text=text,
-                kind="verification_code",
-                recipient_user_id=invitation.invitee_id,
-            )
+        queue_code(invitation=invitation, channel=channel, destination=destination, code=code)
     return CodeSent(channel=channel, shown_destination=shown)
 
 
 def check_code(*, invitation: Invitation, code: str) -> str | None:
     """Check a typed code. Returns None when verified, else the message to show."""
     try:
-        ratelimit.consume("code_check", str(invitation.pk))
+        ratelimit.spend("code_check", str(invitation.pk))
     except ratelimit.RateLimited:
         return "Too many tries. Wait a few minutes, then send a new code."
     code = "".join(code.split())
@@ -376,14 +366,14 @@ def check_code(*, invitation: Invitation, code: str) -> str | None:
         now = timezone.now()
         if verification.expires_at <= now:
             return "This code has expired. Send a new code."
-        if verification.attempts >= settings.SECUREMAIL_CODE_MAX_TRIES:
+        if verification.attempts >= limits().code_max_tries:
             return "Too many wrong tries for this code. Send a new code."
         if not tokens.code_matches(
             code, salt=str(verification.pk), expected_hash=verification.code_hash
         ):
             verification.attempts += 1
             verification.save(update_fields=["attempts"])
-            left = settings.SECUREMAIL_CODE_MAX_TRIES - verification.attempts
+            left = limits().code_max_tries - verification.attempts
             if left <= 0:
                 return "That code is not right, and it has had too many tries. Send a new code."
             return f"That code is not right. {left} {'try' if left == 1 else 'tries'} left."
@@ -392,7 +382,7 @@ def check_code(*, invitation: Invitation, code: str) -> str | None:
         verified = {"channel": verification.channel, "phone": invitation.wizard_data.get("phone")}
         _mark_done(invitation, STEP_VERIFY, verified=verified)
         audit.record(
-            "onboarding:code:verify",
+            Event.CODE_VERIFIED,
             actor_id=invitation.invitee_id,
             target=f"invitation:{invitation.pk}",
         )
@@ -446,25 +436,11 @@ def complete_registration(*, invitation_id: int, accepted_terms: bool) -> User:
         invitation.used_at = timezone.now()
         invitation.save(update_fields=["used_at"])
         audit.record(
-            "onboarding:registration:complete",
+            Event.REGISTRATION_COMPLETED,
             actor_id=user.pk,
             practice_id=user.practice_id,
             target=f"invitation:{invitation.pk}",
             data={"role": role.value},
         )
-        account_services.queue_set_password_email(user=user, first_time=True)
+        queue_set_password_email(user=user, first_time=True)
     return user
-
-
-def set_phone_verification_policy(*, manager: User, required: bool) -> None:
-    """The practice's user manager decides whether its invitees must verify a phone."""
-    if not manager.is_practice_manager or manager.practice is None:
-        raise PermissionError("Only the practice's user manager can change this.")
-    with transaction.atomic():
-        Practice.objects.filter(pk=manager.practice.pk).update(require_phone_verification=required)
-        audit.record(
-            "accounts:practice:phone_verification",
-            actor_id=manager.pk,
-            practice_id=manager.practice_id,
-            data={"required": required},
-        )

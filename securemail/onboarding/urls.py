@@ -12,5 +12,4 @@ urlpatterns = [
     path("register/link/again/", views.resend_link, name="resend_link"),
     path("register/<slug:step>/", views.step, name="step"),
     path("terms/", views.terms, name="terms"),
-    path("practice/settings/", views.practice_settings, name="practice_settings"),
 ]

@@ -10,21 +10,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from securemail.accounts.models import Specialty, User
-from securemail.core import ratelimit
+from securemail.core.http import client_ip
 from securemail.core.phones import display_phone, masked_phone
 from securemail.onboarding import services
 from securemail.onboarding.forms import (
     CodeForm,
     FreshLinkForm,
     PracticeForm,
-    PracticeSettingsForm,
     SendCodeForm,
     SpecialtyForm,
     TermsForm,
@@ -323,14 +321,13 @@ def fresh_link(request: HttpRequest) -> HttpResponse:
     """Ask for a fresh registration link; the same answer whether or not we know the address."""
     form = FreshLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data["email"].lower()
         try:
-            ratelimit.consume("fresh_link", f"ip:{request.META.get('REMOTE_ADDR', '')}")
-            ratelimit.consume("fresh_link", f"email:{email}")
-        except ratelimit.RateLimited:
-            form.add_error(None, "Too many requests. Wait an hour and try again.")
+            services.request_fresh_link(
+                email=form.cleaned_data["email"], client_ip=client_ip(request)
+            )
+        except services.TooManyRequests as error:
+            form.add_error(None, str(error))
             return render(request, "onboarding/fresh_link.html", {"form": form}, status=429)
-        services.send_fresh_link(email=email)
         return render(request, "onboarding/fresh_link_sent.html")
     return render(request, "onboarding/fresh_link.html", {"form": form}, status=_status(form))
 
@@ -340,43 +337,16 @@ def resend_link(request: HttpRequest) -> HttpResponse:
     """The "no longer valid" page's button: a fresh link to the address the old link was
     sent to, never shown. The same answer whether or not anything was sent."""
     token = request.POST.get("token", "")
-    email = services.invited_address_for_link(token)
     try:
-        ratelimit.consume("fresh_link", f"ip:{request.META.get('REMOTE_ADDR', '')}")
-        if email is not None:
-            ratelimit.consume("fresh_link", f"email:{email.lower()}")
-    except ratelimit.RateLimited:
-        return _link_invalid(
-            request, token, error="Too many requests. Wait an hour and try again.", status=429
-        )
-    if email is not None:
-        services.send_fresh_link(email=email)
+        services.request_fresh_link_for(token=token, client_ip=client_ip(request))
+    except services.TooManyRequests as error:
+        return _link_invalid(request, token, error=str(error), status=429)
     return render(request, "onboarding/fresh_link_resent.html")
 
 
 @require_GET
 def terms(request: HttpRequest) -> HttpResponse:
     return render(request, "onboarding/terms.html")
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def practice_settings(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    if not user.is_practice_manager or user.practice is None:
-        return render(request, "forbidden.html", {"reason": "manager"}, status=403)
-    form = PracticeSettingsForm(
-        request.POST or None,
-        initial={"require_phone_verification": user.practice.require_phone_verification},
-    )
-    if request.method == "POST" and form.is_valid():
-        services.set_phone_verification_policy(
-            manager=user, required=form.cleaned_data["require_phone_verification"]
-        )
-        messages.success(request, "Practice settings saved.")
-        return redirect(reverse("onboarding:practice_settings"))
-    return render(request, "onboarding/practice_settings.html", {"form": form})
 
 
 def _status(form: Any) -> int:

@@ -6,40 +6,33 @@ same, so a reader holding either the old or the new wrapping succeeds throughout
 """
 
 import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
+from django.apps import apps
 from django.db import models, transaction
 
 from securemail.core import crypto
-from securemail.messaging.content import attachment_key_context, message_key_context
-from securemail.messaging.models import Attachment, Draft, Message
-from securemail.notifications.models import OutboxEmail, OutboxText
+from securemail.core.sealing import SealedRow
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class WrappedKeyTable:
-    model: type[models.Model]
-    context: Callable[[Any], str]
-
-
-TABLES = [
-    WrappedKeyTable(Message, message_key_context),
-    WrappedKeyTable(Attachment, attachment_key_context),
-    WrappedKeyTable(Draft, lambda row: f"draft:{row.pk}"),
-    WrappedKeyTable(OutboxEmail, lambda row: f"outbox:{row.pk}"),
-    WrappedKeyTable(OutboxText, lambda row: f"outbox_text:{row.pk}"),
-]
+def sealed_tables() -> list[type[models.Model]]:
+    """Every model that stores a wrapped data key: each states its own key context
+    (SealedRow), so rotation re-wraps with exactly the context its rows were sealed with."""
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, SealedRow) and not model._meta.abstract
+    ]
 
 
 def count_by_version() -> dict[int, int]:
     counts: dict[int, int] = {}
-    for table in TABLES:
+    for model in sealed_tables():
         rows = (
-            table.model.objects.filter(key_version__isnull=False)  # type: ignore[attr-defined]
+            model.objects.filter(key_version__isnull=False)  # type: ignore[attr-defined]
             .values("key_version")
             .annotate(n=models.Count("pk"))
         )
@@ -48,24 +41,24 @@ def count_by_version() -> dict[int, int]:
     return counts
 
 
-def _rewrap_batch(table: WrappedKeyTable, active: int, size: int, skip: set[Any]) -> int:
-    manager = table.model.objects  # type: ignore[attr-defined]
+def _rewrap_batch(model: type[Any], active: int, size: int, skip: set[Any]) -> int:
+    manager = model.objects
     with transaction.atomic():
         rows = list(
             manager.select_for_update(skip_locked=True)
             .filter(key_version__isnull=False)
             .exclude(key_version=active)
             .exclude(pk__in=skip)
-            .only("pk", "wrapped_key", "key_version")[:size]
+            .only("pk", "wrapped_key", "key_version", *model.key_context_fields)[:size]
         )
         changed = []
         for row in rows:
             try:
-                row.wrapped_key = crypto.rewrap_data_key(
-                    row.wrapped_key, context=table.context(row)
-                )
+                row.wrapped_key = crypto.rewrap_data_key(row.wrapped_key, context=row.key_context())
             except crypto.DecryptionError:
-                # Its day key is already shredded (the expiry job deletes it): leave it.
+                # Its day key is already shredded (the expiry job deletes it), or the row was
+                # altered: leave it, and say so (ids only).
+                logger.warning("keys: %s could not be re-wrapped (shredded or damaged)", row)
                 skip.add(row.pk)
                 continue
             row.key_version = active
@@ -77,15 +70,15 @@ def _rewrap_batch(table: WrappedKeyTable, active: int, size: int, skip: set[Any]
 def rewrap_all(*, batch_size: int = 500) -> Iterator[tuple[str, int]]:
     """Re-wrap every data key not under the active version. Yields (table, rows done)."""
     active = crypto.keyring().active_version
-    for table in TABLES:
+    for model in sealed_tables():
         skip: set[Any] = set()
         done = 0
         while True:
-            n = _rewrap_batch(table, active, batch_size, skip)
+            n = _rewrap_batch(model, active, batch_size, skip)
             if n == 0:
                 break
             done += n
-            yield table.model._meta.label, done
+            yield model._meta.label, done
 
 
 def retire(version: int) -> None:

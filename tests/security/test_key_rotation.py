@@ -203,3 +203,68 @@ def test_retiring_a_version_without_rewrapping_would_have_lost_messages(
 def test_keys_given_in_the_environment_are_added_there_not_by_the_command() -> None:
     with pytest.raises(CommandError, match="SECUREMAIL_KEYS"):
         call_command("keys", "add")
+
+
+def _models_with_wrapped_keys() -> set[str]:
+    from django.apps import apps
+
+    return {
+        model._meta.label
+        for model in apps.get_models()
+        if any(field.name == "wrapped_key" for field in model._meta.get_fields())
+    }
+
+
+def test_every_table_holding_wrapped_keys_is_covered_by_rewrap() -> None:
+    # A model that stores a wrapped key without stating its contexts (SealedRow) would be
+    # left on an old key version by `keys rewrap`, and `keys retire` would then lose it.
+    covered = {model._meta.label for model in keys.sealed_tables()}
+    assert _models_with_wrapped_keys() == covered
+    assert covered >= {
+        "messaging.Message",
+        "messaging.Attachment",
+        "messaging.Draft",
+        "notifications.OutboxEmail",
+        "notifications.OutboxText",
+    }
+
+
+def test_rewrap_moves_a_row_of_every_sealed_table_and_skips_none(
+    keyring_file: Path, doctor: User, patient: User, caplog: Any
+) -> None:
+    from securemail.messaging.models import Draft
+    from securemail.messaging.services.drafts import open_draft
+    from securemail.notifications.models import NotificationKind, OutboxText
+    from securemail.notifications.services import queue_text
+
+    services.send_message(
+        sender=doctor,
+        recipients=[services.RecipientSpec(email=patient.email)],
+        subject="Recall",
+        body="Your cleaning is due.",
+        attachments=[encrypted_upload("xray.bin", FILE_CONTENT)],
+    )
+    services.save_draft(owner=doctor, draft_id=None, fields={"subject": "Half-written"})
+    queue_text(
+        to="+12025550100",
+        channel="sms",
+        text="code 123456",
+        kind=NotificationKind.VERIFICATION_CODE,
+    )
+    call_command("keys", "add")
+
+    with caplog.at_level("WARNING", logger="securemail.ops.keys"):
+        call_command("keys", "rewrap")
+
+    assert caplog.records == []
+    for model in keys.sealed_tables():
+        versions = set(
+            model.objects.exclude(wrapped_key=None).values_list("key_version", flat=True)  # type: ignore[attr-defined]
+        )
+        assert versions == {2}, model._meta.label
+    # And every row still opens with the contexts it states.
+    assert open_draft(Draft.objects.get())["subject"] == "Half-written"
+    text = OutboxText.objects.get()
+    key = crypto.unwrap_data_key(bytes(text.wrapped_key or b""), context=text.key_context())
+    sealed = bytes(text.sealed_payload or b"")
+    assert crypto.open_sealed(key, sealed, context=text.sealed_context("payload")) == "code 123456"

@@ -122,7 +122,7 @@ def test_many_events_recorded_at_once_chain_in_order_with_the_rest(doctor: User)
     targets = [f"message:{n}" for n in range(20)]
 
     views = audit.record_many("messaging:message:view", actor_id=doctor.pk, targets=targets)
-    after = audit.record("accounts:logout:done", actor_id=doctor.pk)
+    after = audit.record("accounts:login:succeeded", actor_id=doctor.pk)
 
     stored = list(AuditEvent.objects.filter(event="messaging:message:view"))
     assert [e.target for e in stored] == targets

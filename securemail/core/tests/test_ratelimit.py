@@ -52,10 +52,10 @@ def three_a_minute(settings: Any) -> str:
 def test_limit_trips_after_the_allowed_count(three_a_minute: str) -> None:
     with time_machine.travel(WINDOW_START + timedelta(seconds=15), tick=False):
         for _ in range(3):
-            ratelimit.consume(three_a_minute, "user:1")
+            ratelimit.spend(three_a_minute, "user:1")
 
         with pytest.raises(ratelimit.RateLimited) as caught:
-            ratelimit.consume(three_a_minute, "user:1")
+            ratelimit.spend(three_a_minute, "user:1")
 
     assert caught.value.scope == "test"
     assert caught.value.retry_after == 45
@@ -64,39 +64,40 @@ def test_limit_trips_after_the_allowed_count(three_a_minute: str) -> None:
 def test_each_key_has_its_own_count(three_a_minute: str) -> None:
     with time_machine.travel(WINDOW_START, tick=False):
         for _ in range(3):
-            ratelimit.consume(three_a_minute, "user:1")
+            ratelimit.spend(three_a_minute, "user:1")
 
-        ratelimit.consume(three_a_minute, "user:2")
-        ratelimit.consume("lookup", "user:1")
+        ratelimit.spend(three_a_minute, "user:2")
+        ratelimit.spend("lookup", "user:1")
         with pytest.raises(ratelimit.RateLimited):
-            ratelimit.consume(three_a_minute, "user:1")
+            ratelimit.spend(three_a_minute, "user:1")
 
 
 def test_limit_opens_again_in_the_next_window(three_a_minute: str) -> None:
     with time_machine.travel(WINDOW_START + timedelta(seconds=50), tick=False) as clock:
         for _ in range(3):
-            ratelimit.consume(three_a_minute, "user:1")
+            ratelimit.spend(three_a_minute, "user:1")
         with pytest.raises(ratelimit.RateLimited):
-            ratelimit.consume(three_a_minute, "user:1")
+            ratelimit.spend(three_a_minute, "user:1")
 
         clock.shift(timedelta(seconds=10))
 
-        ratelimit.consume(three_a_minute, "user:1")
+        ratelimit.spend(three_a_minute, "user:1")
 
 
-def test_reset_clears_the_count(three_a_minute: str) -> None:
+def test_spending_several_keys_charges_each_and_stops_at_the_first_over(
+    three_a_minute: str,
+) -> None:
     with time_machine.travel(WINDOW_START, tick=False):
-        for _ in range(3):
-            ratelimit.consume(three_a_minute, "user:1")
-
-        ratelimit.reset(three_a_minute, "user:1")
-
-        for _ in range(3):
-            ratelimit.consume(three_a_minute, "user:1")
+        ratelimit.spend(three_a_minute, "ip:1", "email:a", amount=3)
+        # The address is spent: refused, whatever the other key.
         with pytest.raises(ratelimit.RateLimited):
-            ratelimit.consume(three_a_minute, "user:1")
+            ratelimit.spend(three_a_minute, "ip:1", "email:b")
+        # email:b was never reached, so it still has its three.
+        ratelimit.spend(three_a_minute, "email:b", amount=3)
+        with pytest.raises(ratelimit.RateLimited):
+            ratelimit.spend(three_a_minute, "email:b")
 
 
 def test_unknown_scope_is_a_programming_error() -> None:
     with pytest.raises(KeyError):
-        ratelimit.consume("no-such-scope", "user:1")
+        ratelimit.spend("no-such-scope", "user:1")

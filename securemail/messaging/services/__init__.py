@@ -2,10 +2,9 @@
 
 from securemail.messaging.services.common import (
     MessagingError,
-    NotAllowed,
+    NotARecipient,
+    Recipient,
     RecipientSpec,
-    can_compose,
-    check_attachment_limits,
 )
 from securemail.messaging.services.drafts import delete_draft, expire_old_drafts, save_draft
 from securemail.messaging.services.mailbox import (
@@ -17,38 +16,33 @@ from securemail.messaging.services.mailbox import (
     record_download,
     set_archived,
 )
-from securemail.messaging.services.sending import (
-    FORWARD_PREFIX,
-    REPLY_PREFIX,
-    forward,
-    lookup_address,
+from securemail.messaging.services.recipients import (
+    LookupLimited,
+    RoleCheck,
+    check_roles,
     lookup_addresses,
-    reply,
-    reply_recipients,
-    send_message,
 )
+from securemail.messaging.services.sending import forward, reply, send_message
 
 __all__ = [
-    "FORWARD_PREFIX",
-    "REPLY_PREFIX",
+    "LookupLimited",
     "MessagingError",
-    "NotAllowed",
+    "NotARecipient",
+    "Recipient",
     "RecipientSpec",
-    "can_compose",
+    "RoleCheck",
     "change_expiry",
-    "check_attachment_limits",
+    "check_roles",
     "delete_draft",
     "delete_for_everyone",
     "expire_due_messages",
     "expire_old_drafts",
     "forward",
     "hide_for_me",
-    "lookup_address",
     "lookup_addresses",
     "mark_read",
     "record_download",
     "reply",
-    "reply_recipients",
     "save_draft",
     "send_message",
     "set_archived",

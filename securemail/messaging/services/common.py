@@ -1,4 +1,4 @@
-"""What every messaging service shares: errors, the plan rule, attachments, notifications."""
+"""What every messaging service shares: errors, storing messages, attachments, delivery."""
 
 import uuid
 from collections.abc import Sequence
@@ -6,20 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.urls import reverse
 
 from securemail.accounts.models import User
 from securemail.core import crypto
 from securemail.core.blobs import blob_store
-from securemail.messaging.content import (
-    attachment_key_context,
-    expiry_day,
-    seal_content,
-    seal_name,
-)
+from securemail.core.limits import limits
+from securemail.messaging.content import expiry_day, seal_content, seal_name
+from securemail.messaging.emails import queue_new_message_emails
 from securemail.messaging.models import Attachment, Delivery, Message
 from securemail.messaging.uploads import EncryptedUpload
-from securemail.notifications.services import queue_emails
 from securemail.onboarding.models import RecipientRole
 
 
@@ -27,30 +22,42 @@ class MessagingError(Exception):
     """Something the person can fix; `str(error)` says what."""
 
 
-class NotAllowed(Exception):
-    """The plan or role does not allow this (a 403, with an explanation)."""
+class NotARecipient(Exception):
+    """A mailbox action on a message the person was not sent (they only see it as its
+    sender): there is no mailbox entry to change."""
 
 
 @dataclass(frozen=True)
 class RecipientSpec:
+    """An address as the sender typed it, with the role chosen for it if it is new."""
+
     email: str
     role: RecipientRole | None = None
     kind: str = Delivery.Kind.TO
 
 
-def can_compose(user: User) -> bool:
-    """Paid doctors and staff of a practice start conversations, forward and invite; free
-    accounts only reply."""
-    return (
-        user.is_paid
-        and user.kind in {User.Kind.DOCTOR, User.Kind.STAFF}
-        and user.practice_id is not None
-    )
+@dataclass(frozen=True)
+class Recipient:
+    """A person a message is delivered to."""
+
+    user: User
+    kind: str = Delivery.Kind.TO
+    # Given an account by this message: their welcome email stands for the notification.
+    invited: bool = False
+
+    @property
+    def notify(self) -> bool:
+        return not self.invited
+
+
+def day_label(user: User, moment: datetime) -> str:
+    """A date as `user` reads it, in their time zone ("Nov 29, 2026")."""
+    return f"{moment.astimezone(user.zone):%b %-d, %Y}"
 
 
 def expiry_for(sender: User, now: datetime, days: int | None) -> datetime:
     chosen = sender.default_expiry_days if days is None else days
-    days = min(max(chosen, 1), settings.SECUREMAIL_MAX_EXPIRY_DAYS)
+    days = min(max(chosen, 1), limits().max_expiry_days)
     return now + timedelta(days=days)
 
 
@@ -84,37 +91,37 @@ def create_message(
     return message
 
 
-def deliver_all(*, message: Message, recipients: list[tuple[User, str, bool]]) -> list[Delivery]:
-    """Put `message` in each (recipient, kind, notify) mailbox, and queue the notification
-    to those with notify: one insert for the deliveries, one per distinct email."""
+def deliver_all(*, message: Message, recipients: list[Recipient]) -> list[Delivery]:
+    """Put `message` in each recipient's mailbox, and queue the notification to those not
+    invited by it (the invited got their welcome email): one insert for the deliveries,
+    one per distinct email."""
     deliveries = Delivery.objects.bulk_create(
         [
             Delivery(
                 message=message,
-                recipient=recipient,
-                kind=kind,
+                recipient=recipient.user,
+                kind=recipient.kind,
                 sent_at=message.sent_at,
                 expires_at=message.expires_at,
                 notified_at=message.sent_at,
             )
-            for recipient, kind, _ in recipients
+            for recipient in recipients
         ]
     )
-    queue_new_message_emails(
-        message=message, recipients=[r for r, _, notify in recipients if notify]
-    )
+    queue_new_message_emails(message=message, recipients=[r.user for r in recipients if r.notify])
     return deliveries
 
 
 def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:
-    if len(attachments) > settings.SECUREMAIL_MAX_ATTACHMENTS:
-        raise MessagingError(
-            f"Attach at most {settings.SECUREMAIL_MAX_ATTACHMENTS} files to one message."
-        )
+    limit = limits()
+    if len(attachments) > limit.max_attachments:
+        raise MessagingError(f"Attach at most {limit.max_attachments} files to one message.")
     total = sum(upload.size or 0 for upload in attachments)
     if total > settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES:
-        limit = settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES // (1024 * 1024)
-        raise MessagingError(f"Attachments on one message can add up to {limit} MB at most.")
+        raise MessagingError(
+            f"Attachments on one message can add up to {limit.max_message_attachments_mb} MB "
+            "at most."
+        )
     for upload in attachments:
         if not upload.size:
             raise MessagingError(f"“{upload.name}” is empty. Attach a file with content.")
@@ -140,7 +147,7 @@ def store_attachment(
         position=position,
     )
     attachment.wrapped_key = crypto.wrap_data_key(
-        data_key, context=attachment_key_context(attachment), expires_on=expiry_day(message)
+        data_key, context=attachment.key_context(), expires_on=expiry_day(message)
     )
     attachment.key_version = crypto.wrapped_key_version(attachment.wrapped_key)
     attachment.name_sealed = seal_name(attachment, data_key, name)
@@ -158,33 +165,6 @@ def store_uploads(message: Message, uploads: Sequence[EncryptedUpload]) -> None:
             content_type=upload.content_type or "",
             size=upload.size or 0,
             position=position,
-        )
-
-
-def queue_new_message_emails(*, message: Message, recipients: list[User]) -> None:
-    """The notification: who wrote and a link. Never the subject, body or file names. It
-    differs only for recipients still registering (no login link): rendered once for each
-    kind of recipient, whatever their number."""
-    sender = message.sender
-    context = {
-        "sender_name": sender.display_name,
-        "practice_name": sender.practice.name if sender.practice else "",
-        "link": settings.SECUREMAIL_BASE_URL
-        + reverse("messaging:message", kwargs={"message_id": message.pk}),
-        "is_reply": message.in_reply_to_id is not None,
-        "expires_at": message.expires_at,
-    }
-    for pending in (False, True):
-        group = [
-            (r.email, r.pk)
-            for r in recipients
-            if (r.status in {User.Status.INVITED, User.Status.STARTED}) == pending
-        ]
-        queue_emails(
-            recipients=group,
-            template="messaging/emails/new_message",
-            context={**context, "pending": pending},
-            kind="new_message",
         )
 
 

@@ -10,12 +10,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from securemail.accounts.models import User
+from securemail.billing import entitlements
+from securemail.billing.entitlements import Feature
 from securemail.core import crypto
+from securemail.core.limits import limits
 from securemail.messaging.models import Draft
 
 DRAFT_FIELDS = ("to", "cc", "subject", "body", "expiry_days")
@@ -24,20 +26,20 @@ DRAFT_FIELDS = ("to", "cc", "subject", "body", "expiry_days")
 def _seal(draft: Draft, fields: dict[str, Any]) -> None:
     data_key = crypto.new_data_key()
     draft.wrapped_key = crypto.wrap_data_key(
-        data_key, context=f"draft:{draft.pk}", expires_on=draft.expires_at.date()
+        data_key, context=draft.key_context(), expires_on=draft.expires_at.date()
     )
     draft.key_version = crypto.wrapped_key_version(draft.wrapped_key)
     payload = json.dumps({k: str(fields.get(k, "") or "") for k in DRAFT_FIELDS})
-    draft.payload_sealed = crypto.seal(data_key, payload, context=f"draft:{draft.pk}:payload")
+    draft.payload_sealed = crypto.seal(data_key, payload, context=draft.sealed_context("payload"))
 
 
 def open_draft(draft: Draft) -> dict[str, str]:
     """The draft's fields (raises crypto.DecryptionError if its key is gone)."""
-    data_key = crypto.unwrap_data_key(bytes(draft.wrapped_key), context=f"draft:{draft.pk}")
+    data_key = crypto.unwrap_data_key(bytes(draft.wrapped_key), context=draft.key_context())
     return dict(
         json.loads(
             crypto.open_sealed(
-                data_key, bytes(draft.payload_sealed), context=f"draft:{draft.pk}:payload"
+                data_key, bytes(draft.payload_sealed), context=draft.sealed_context("payload")
             )
         )
     )
@@ -45,7 +47,7 @@ def open_draft(draft: Draft) -> dict[str, str]:
 
 def _lifetime_days(owner: User, fields: dict[str, Any]) -> int:
     """The expiry the message would get if sent now: the form's choice, else the default."""
-    longest = settings.SECUREMAIL_MAX_EXPIRY_DAYS
+    longest = limits().max_expiry_days
     try:
         days = int(str(fields.get("expiry_days") or "").strip())
     except ValueError:
@@ -54,8 +56,10 @@ def _lifetime_days(owner: User, fields: dict[str, Any]) -> int:
 
 
 def save_draft(*, owner: User, draft_id: uuid.UUID | None, fields: dict[str, Any]) -> Draft:
-    """Create or update the owner's draft. Another person's draft id is treated as unknown
+    """Create or update the owner's draft (drafts are for accounts that may start
+    conversations: PlanRequired otherwise). Another person's draft id is treated as unknown
     (a new draft is made), so ids can't be used to overwrite someone else's."""
+    entitlements.require(owner, Feature.START_CONVERSATION)
     now = timezone.now()
     with transaction.atomic():
         draft = None

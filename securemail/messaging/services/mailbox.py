@@ -1,18 +1,24 @@
 """Mailbox actions: reading, archiving, deleting, expiry, downloads."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.audit import services as audit
+from securemail.audit.events import Event
 from securemail.core import crypto
-from securemail.messaging.content import attachment_key_context, expiry_day, message_key_context
+from securemail.core.limits import days, limits
+from securemail.messaging import access
+from securemail.messaging.content import expiry_day
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Message
-from securemail.messaging.services.common import MessagingError, NotAllowed, delete_blobs
+from securemail.messaging.services.common import (
+    MessagingError,
+    NotARecipient,
+    day_label,
+    delete_blobs,
+)
 
 
 def mark_read(*, reader: User, messages: list[Message]) -> None:
@@ -26,7 +32,7 @@ def mark_read(*, reader: User, messages: list[Message]) -> None:
                 recipient=reader, message__in=unread, read_at__isnull=True
             ).update(read_at=now)
         audit.record_many(
-            "messaging:message:view",
+            Event.MESSAGE_VIEWED,
             actor_id=reader.pk,
             practice_id=reader.practice_id,
             targets=[f"message:{message.pk}" for message in messages],
@@ -45,9 +51,9 @@ def _known_read(reader: User, message: Message) -> bool:
 
 
 def _own_delivery(user: User, message: Message) -> Delivery:
-    delivery = Delivery.objects.filter(message=message, recipient=user).first()
+    delivery = access.own_delivery(user, message)
     if delivery is None:
-        raise NotAllowed("not a recipient")
+        raise NotARecipient(str(message.pk))
     return delivery
 
 
@@ -58,7 +64,7 @@ def set_archived(*, user: User, message: Message, archived: bool) -> None:
         delivery.archived_at = timezone.now() if archived else None
         delivery.save(update_fields=["archived_at"])
         audit.record(
-            "messaging:message:archive" if archived else "messaging:message:unarchive",
+            Event.MESSAGE_ARCHIVED if archived else Event.MESSAGE_UNARCHIVED,
             actor_id=user.pk,
             practice_id=user.practice_id,
             target=f"message:{message.pk}",
@@ -72,7 +78,7 @@ def hide_for_me(*, user: User, message: Message) -> None:
         delivery.hidden_at = timezone.now()
         delivery.save(update_fields=["hidden_at"])
         audit.record(
-            "messaging:message:hide",
+            Event.MESSAGE_HIDDEN,
             actor_id=user.pk,
             practice_id=user.practice_id,
             target=f"message:{message.pk}",
@@ -82,9 +88,9 @@ def hide_for_me(*, user: User, message: Message) -> None:
 def delete_for_everyone(*, actor: User, message: Message) -> None:
     """The sender deletes a message (and, for a conversation's first message, its replies)
     for every party at once. Its data keys stay wrapped under the expiry day's shredding
-    key, so a database backup holds it only until that day ends (README: shredding)."""
-    if message.sender_id != actor.pk:
-        raise NotAllowed("delete")
+    key, so a database backup holds it only until that day ends (README: shredding).
+    Only its sender (NotTheSender otherwise)."""
+    access.require_sender(actor, message)
     with transaction.atomic():
         ids = list(
             Message.objects.filter(pk=message.pk)
@@ -94,7 +100,7 @@ def delete_for_everyone(*, actor: User, message: Message) -> None:
         blobs = list(Attachment.objects.filter(message__in=ids).values_list("blob_name", flat=True))
         Message.objects.filter(pk__in=ids).delete()
         audit.record(
-            "messaging:message:delete",
+            Event.MESSAGE_DELETED,
             actor_id=actor.pk,
             practice_id=actor.practice_id,
             target=f"message:{message.pk}",
@@ -104,13 +110,19 @@ def delete_for_everyone(*, actor: User, message: Message) -> None:
 
 
 def change_expiry(*, actor: User, message: Message, expires_at: datetime) -> None:
-    """The sender moves a message's expiry (never past 30 days after sending, never into
-    the past). Its data keys move to the new day's shredding key."""
-    if message.sender_id != actor.pk:
-        raise NotAllowed("expiry")
-    latest = message.sent_at + timedelta(days=settings.SECUREMAIL_MAX_EXPIRY_DAYS)
-    if expires_at > latest:
-        raise MessagingError("A message can't be kept more than 30 days after it was sent.")
+    """The sender moves a message's expiry (never past the longest expiry after sending,
+    never into the past). Its data keys move to the new day's shredding key. Only its sender
+    (NotTheSender otherwise); a time on the last allowed day is cut to the latest moment."""
+    access.require_sender(actor, message)
+    longest = limits().max_expiry_days
+    latest = message.sent_at + timedelta(days=longest)
+    zone = actor.zone
+    if expires_at.astimezone(zone).date() > latest.astimezone(zone).date():
+        raise MessagingError(
+            f"A message can't be kept more than {days(longest)} after it was sent: choose "
+            f"{latest.astimezone(zone):%B %-d} or earlier."
+        )
+    expires_at = min(expires_at, latest)
     if expires_at <= timezone.now():
         raise MessagingError("Choose a time in the future, or delete the message now.")
     with transaction.atomic():
@@ -123,7 +135,7 @@ def change_expiry(*, actor: User, message: Message, expires_at: datetime) -> Non
             if expires_at > root_expiry:
                 raise MessagingError(
                     "A reply can't be kept longer than its conversation, which is deleted "
-                    f"for everyone on {_day(actor, root_expiry)}."
+                    f"for everyone on {day_label(actor, root_expiry)}."
                 )
         _move_expiry(locked, expires_at)
         if locked.thread_root_id is None:
@@ -133,17 +145,12 @@ def change_expiry(*, actor: User, message: Message, expires_at: datetime) -> Non
             ):
                 _move_expiry(later, expires_at)
         audit.record(
-            "messaging:message:expiry",
+            Event.MESSAGE_EXPIRY_CHANGED,
             actor_id=actor.pk,
             practice_id=actor.practice_id,
             target=f"message:{message.pk}",
         )
     message.expires_at = expires_at
-
-
-def _day(user: User, moment: datetime) -> str:
-    """A date as `user` reads it, in their time zone ("May 16, 2031")."""
-    return f"{moment.astimezone(ZoneInfo(user.time_zone)):%b %-d, %Y}"
 
 
 def _move_expiry(message: Message, expires_at: datetime) -> None:
@@ -152,7 +159,7 @@ def _move_expiry(message: Message, expires_at: datetime) -> None:
     message.expires_at = expires_at
     day = expiry_day(message)
     message.wrapped_key = crypto.rewrap_data_key(
-        bytes(message.wrapped_key), context=message_key_context(message), move_to_day=day
+        bytes(message.wrapped_key), context=message.key_context(), move_to_day=day
     )
     message.key_version = crypto.wrapped_key_version(message.wrapped_key)
     message.save(update_fields=["expires_at", "wrapped_key", "key_version"])
@@ -160,7 +167,7 @@ def _move_expiry(message: Message, expires_at: datetime) -> None:
     for attachment in Attachment.objects.select_for_update().filter(message=message):
         attachment.wrapped_key = crypto.rewrap_data_key(
             bytes(attachment.wrapped_key),
-            context=attachment_key_context(attachment),
+            context=attachment.key_context(),
             move_to_day=day,
         )
         attachment.key_version = crypto.wrapped_key_version(attachment.wrapped_key)
@@ -178,7 +185,7 @@ def expire_due_messages() -> int:
         blobs = list(Attachment.objects.filter(message__in=due).values_list("blob_name", flat=True))
         Message.objects.filter(pk__in=due).delete()
         transaction.on_commit(lambda: delete_blobs(blobs))
-        audit.record("messaging:message:expire", actor_id=None, data={"count": len(due)})
+        audit.record(Event.MESSAGES_EXPIRED, actor_id=None, data={"count": len(due)})
     return len(due)
 
 
@@ -194,7 +201,7 @@ def record_download(*, reader: User, attachment: Attachment) -> None:
             # Two downloads at once: the other one recorded the first time.
             pass
         audit.record(
-            "messaging:attachment:download",
+            Event.ATTACHMENT_DOWNLOADED,
             actor_id=reader.pk,
             practice_id=reader.practice_id,
             target=f"attachment:{attachment.pk}",

@@ -6,16 +6,17 @@ notifications (the outbox rows commit with the message, or not at all).
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from securemail.accounts.models import User, normalize_email
+from securemail.accounts.models import User
 from securemail.audit import services as audit
-from securemail.core import crypto, ratelimit
+from securemail.audit.events import Event
+from securemail.billing import entitlements
+from securemail.billing.entitlements import Feature
+from securemail.core import crypto
 from securemail.core.blobs import blob_store
 from securemail.core.stream import StreamEncryptor
 from securemail.messaging.content import (
@@ -24,12 +25,11 @@ from securemail.messaging.content import (
     open_content,
     open_subject,
 )
-from securemail.messaging.models import Delivery, Message
+from securemail.messaging.models import Attachment, Delivery, Message
 from securemail.messaging.services.common import (
     MessagingError,
-    NotAllowed,
+    Recipient,
     RecipientSpec,
-    can_compose,
     check_attachment_limits,
     create_message,
     deliver_all,
@@ -37,46 +37,11 @@ from securemail.messaging.services.common import (
     store_attachment,
     store_uploads,
 )
+from securemail.messaging.services.recipients import resolve
 from securemail.messaging.uploads import EncryptedUpload
-from securemail.notifications.access import bounced_addresses
-from securemail.onboarding import services as onboarding
 
 REPLY_PREFIX = "Re: "
-MAX_LOOKUP = 20
 FORWARD_PREFIX = "Fwd: "
-
-
-def count_lookups(*, sender: User, count: int) -> None:
-    """Charge `count` address look-ups to the sender's per-minute limit (one cache round
-    trip whatever the count); MessagingError when over it."""
-    try:
-        if count:
-            ratelimit.consume("lookup", f"user:{sender.pk}", amount=count)
-    except ratelimit.RateLimited:
-        raise MessagingError("Too many address look-ups. Wait a minute and try again.") from None
-
-
-def known_addresses(emails: list[str]) -> set[str]:
-    """Which of these (normalized) addresses have an account. Uncharged: only for callers
-    that reveal the answer after charging for it (see lookup_addresses)."""
-    return set(User.objects.filter(email__in=emails).values_list("email", flat=True))
-
-
-def lookup_addresses(*, sender: User, emails: list[str]) -> set[str]:
-    """Which of `emails` SecureMail already knows. Paid users only; rate limited, since it
-    tells whether an address has an account: each address counts."""
-    if not can_compose(sender):
-        raise NotAllowed("compose")
-    normalized = list(dict.fromkeys(normalize_email(e) for e in emails))
-    if len(normalized) > MAX_LOOKUP:
-        raise MessagingError(f"Send to at most {MAX_LOOKUP} people at once.")
-    count_lookups(sender=sender, count=len(normalized))
-    return known_addresses(normalized)
-
-
-def lookup_address(*, sender: User, email: str) -> bool:
-    """Is `email` already a SecureMail user? (See lookup_addresses.)"""
-    return normalize_email(email) in lookup_addresses(sender=sender, emails=[email])
 
 
 def _existing(sender: User, client_token: uuid.UUID | None) -> Message | None:
@@ -98,44 +63,6 @@ def _already_sent(
     return existing
 
 
-def _day(user: User, moment: datetime) -> str:
-    """A date as `user` reads it, in their time zone ("Nov 29, 2026")."""
-    return f"{moment.astimezone(ZoneInfo(user.time_zone)):%b %-d, %Y}"
-
-
-def _resolve(sender: User, recipients: list[RecipientSpec]) -> list[tuple[User, str, bool]]:
-    """Existing users as they are; new addresses become invited accounts (role required)."""
-    seen: set[str] = set()
-    resolved: list[tuple[User, str, bool]] = []
-    emails = list(dict.fromkeys(normalize_email(spec.email) for spec in recipients))
-    bounced = bounced_addresses(emails)
-    # Everyone already known, in one query (not one per recipient).
-    known = {u.email: u for u in User.objects.filter(email__in=emails)}
-    for spec in recipients:
-        email = normalize_email(spec.email)
-        if email in seen:
-            continue
-        seen.add(email)
-        if email == sender.email:
-            raise MessagingError("You can't send a secure message to yourself.")
-        if email in bounced:
-            # The notification (or the invitation) could never arrive.
-            raise MessagingError(
-                f"Email to {email} bounced on {_day(sender, bounced[email].bounced_at)}: the "
-                "address doesn't accept mail. Check it for typos, or ask the person for "
-                "another address."
-            )
-        user = known.get(email)
-        if user is None:
-            if spec.role is None:
-                raise MessagingError(f"Select the recipient's role for {email}.")
-            invitation = onboarding.invite(inviter=sender, email=email, role=spec.role)
-            resolved.append((invitation.invitee, spec.kind, True))
-        else:
-            resolved.append((user, spec.kind, False))
-    return resolved
-
-
 def send_message(
     *,
     sender: User,
@@ -148,12 +75,12 @@ def send_message(
 ) -> Message:
     """Send a new message to To and Cc recipients. New addresses become invited free
     accounts (with their role's welcome email); known ones get a notification email.
-    Paid users only. A repeated `client_token` returns the first message (double submit).
+    Needs a plan that starts conversations (PlanRequired). A repeated `client_token` returns
+    the first message (double submit).
 
     Side effects: Message, Delivery and Attachment rows, invitations, outbox emails, audit.
     """
-    if not can_compose(sender):
-        raise NotAllowed("compose")
+    entitlements.require(sender, Feature.START_CONVERSATION)
     subject = subject.strip()
     if not subject:
         raise MessagingError("Enter a subject.")
@@ -175,7 +102,7 @@ def send_message(
             client_token=client_token,
             expiry_days=expiry_days,
             add_files=lambda message: store_uploads(message, attachments),
-            event="messaging:message:send",
+            event=Event.MESSAGE_SENT,
         )
     except IntegrityError:
         # A double submission raced us: the first one won, return it.
@@ -213,11 +140,11 @@ def reply(
     reply_all: bool = False,
 ) -> Message:
     """Reply to a message the sender can see (free accounts included, attachments too).
-    Reply-all is for paid accounts only (SPEC §4): NotAllowed for a free one."""
+    Reply-all needs the plan (SPEC §4): PlanRequired for a free account."""
+    if reply_all:
+        entitlements.require(sender, Feature.REPLY_ALL)
     if not body.strip():
         raise MessagingError("Write your reply.")
-    if reply_all and not can_compose(sender):
-        raise NotAllowed("reply_all")
     existing = _already_sent(sender, client_token, attachments)
     if existing is not None:
         return existing
@@ -246,12 +173,9 @@ def reply(
             Delivery.objects.filter(
                 message=parent, recipient=sender, replied_at__isnull=True
             ).update(replied_at=now)
-            deliver_all(
-                message=message,
-                recipients=[(recipient, Delivery.Kind.TO, True) for recipient in recipients],
-            )
+            deliver_all(message=message, recipients=[Recipient(user=r) for r in recipients])
             audit.record(
-                "messaging:message:reply",
+                Event.MESSAGE_REPLIED,
                 actor_id=sender.pk,
                 practice_id=sender.practice_id,
                 target=f"message:{message.pk}",
@@ -279,9 +203,8 @@ def forward(
     client_token: uuid.UUID | None = None,
 ) -> Message:
     """Forward a message the sender can see, with its attachments, as a new conversation.
-    Paid users only (it can invite new people)."""
-    if not can_compose(sender):
-        raise NotAllowed("forward")
+    Needs the plan (PlanRequired): it starts a conversation and can invite new people."""
+    entitlements.require(sender, Feature.FORWARD)
     if not recipients:
         raise MessagingError("Add at least one recipient.")
     existing = _existing(sender, client_token)
@@ -305,7 +228,7 @@ def forward(
         client_token=client_token,
         expiry_days=None,
         add_files=lambda message: _copy_attachments(original, message),
-        event="messaging:message:forward",
+        event=Event.MESSAGE_FORWARDED,
         audit_data={"original": str(original.pk)},
     )
 
@@ -319,13 +242,13 @@ def _start_conversation(
     client_token: uuid.UUID | None,
     expiry_days: int | None,
     add_files: Callable[[Message], None],
-    event: str,
+    event: Event,
     audit_data: dict[str, Any] | None = None,
 ) -> Message:
     """One transaction: invite the new addresses, store the message and its files, deliver
     to every recipient, audit. The invited get their welcome email, the rest a notice."""
     with transaction.atomic():
-        resolved = _resolve(sender, recipients)
+        resolved = resolve(sender, recipients)
         now = timezone.now()
         message = create_message(
             sender=sender,
@@ -336,16 +259,13 @@ def _start_conversation(
             client_token=client_token,
         )
         add_files(message)
-        deliver_all(
-            message=message,
-            recipients=[(recipient, kind, not invited) for recipient, kind, invited in resolved],
-        )
+        deliver_all(message=message, recipients=resolved)
         audit.record(
             event,
             actor_id=sender.pk,
             practice_id=sender.practice_id,
             target=f"message:{message.pk}",
-            data={"recipients": [r.pk for r, _, _ in resolved], **(audit_data or {})},
+            data={"recipients": [r.user.pk for r in resolved], **(audit_data or {})},
         )
     return message
 
@@ -357,7 +277,7 @@ def _copy_attachments(original: Message, message: Message) -> None:
         opened = open_attachment(attachment)
         blob_name = uuid.uuid4().hex
         data_key = crypto.new_data_key()
-        encryptor = StreamEncryptor(data_key, context=f"blob:{blob_name}")
+        encryptor = StreamEncryptor(data_key, context=Attachment.blob_context(blob_name))
         with store.open_write(blob_name) as out:
             for piece in attachment_chunks(opened):
                 out.write(encryptor.update(piece))

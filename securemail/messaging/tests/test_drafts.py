@@ -329,7 +329,10 @@ def test_a_malformed_or_unknown_draft_id_is_ignored(login: Any, doctor: User) ->
         page = client.get(f"/compose/?draft={value}")
         assert page.status_code == 200
         assert _value(page.text, "draft") == ""
-        assert client.post(f"/drafts/{value}/discard/").status_code == 302
+    # A discard URL names a draft by its id: not an id at all is no page; an unknown one
+    # discards nothing.
+    assert client.post("/drafts/not-a-uuid/discard/").status_code == 404
+    assert client.post(f"/drafts/{uuid.uuid4()}/discard/").status_code == 302
     response = _save(client, draft="not-a-uuid", subject=DRAFT_SUBJECT)
     assert response.status_code == 200
     assert open_draft(Draft.objects.get())["subject"] == DRAFT_SUBJECT

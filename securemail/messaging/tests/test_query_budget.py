@@ -136,7 +136,7 @@ def test_each_outbox_email_is_sealed_for_its_own_row(
     assert len(emails) == 2
     first, second = emails
     # A payload moved to the other row does not open there.
-    key = crypto.unwrap_data_key(bytes(first.wrapped_key or b""), context=f"outbox:{first.id}")
+    key = crypto.unwrap_data_key(bytes(first.wrapped_key or b""), context=first.key_context())
     moved = bytes(second.sealed_payload or b"")
     with pytest.raises(crypto.DecryptionError):
-        crypto.open_sealed(key, moved, context=f"outbox:{first.id}:payload")
+        crypto.open_sealed(key, moved, context=first.sealed_context("payload"))

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django import forms
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from securemail.accounts.models import User
+from securemail.core.limits import limits
 from securemail.messaging.access import SlipRow, attachments_of
 from securemail.messaging.content import (
     Content,
@@ -106,7 +106,7 @@ def encrypting_uploads(request: HttpRequest) -> EncryptingUploadHandler:
 
 
 def uploads_or_error(handler: EncryptingUploadHandler, form: forms.Form) -> list[EncryptedUpload]:
-    limit_mb = settings.SECUREMAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024)
+    limit_mb = limits().max_attachment_mb
     for name in handler.rejected:
         form.add_error(None, f"“{name}” is larger than {limit_mb} MB, the limit for one file.")
     return handler.uploads

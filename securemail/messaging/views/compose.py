@@ -15,16 +15,20 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from securemail.accounts.access import practice_manager
 from securemail.accounts.models import User
+from securemail.billing import entitlements
+from securemail.billing.entitlements import Feature, PlanRequired
+from securemail.core.crypto import DecryptionError
+from securemail.core.limits import limits
+from securemail.errors import forbidden
 from securemail.messaging import access, services
 from securemail.messaging.content import ContentUnavailable
 from securemail.messaging.forms import (
-    MAX_RECIPIENTS,
     ROLE_PREFIX,
     ComposeForm,
     ForwardForm,
     LookupForm,
+    RecipientsMixin,
     ReplyForm,
     parse_addresses,
 )
@@ -35,6 +39,7 @@ from securemail.messaging.views.common import (
     current_user,
     discard,
     encrypting_uploads,
+    logger,
     unavailable,
     uploads_or_error,
 )
@@ -42,10 +47,28 @@ from securemail.messaging.views.mailbox import render_thread_with_errors
 from securemail.onboarding.models import RecipientRole
 
 
-def _forbidden_free(request: HttpRequest) -> HttpResponse:
-    """Why a free account can't do this, and who can change that."""
-    context = {"reason": "free", "manager": practice_manager(current_user(request))}
-    return render(request, "forbidden.html", context, status=403)
+def _forbidden_free(request: HttpRequest, feature: Feature) -> HttpResponse:
+    """Why a free account can't do this, and who can change that (the 403 page)."""
+    return forbidden(request, PlanRequired(feature))
+
+
+def _check_roles(form: RecipientsMixin, sender: User) -> int:
+    """Ask messaging which addresses are new and which still need a role (it charges the
+    look-up when the answer reveals that); the error status for the page, 400 or 429."""
+    if form.addresses is None:
+        return 400
+    try:
+        check = services.check_roles(
+            sender=sender,
+            emails=form.addresses,
+            roles=form.recipient_roles(),
+            only_role=form.cleaned_data.get("role") or "",
+        )
+    except services.LookupLimited as error:
+        form.add_error("to", str(error))
+        return 429
+    form.apply_roles(check)
+    return 400
 
 
 def _specs(cleaned: dict[str, Any]) -> list[services.RecipientSpec]:
@@ -83,9 +106,9 @@ def _compose_page(request: HttpRequest, form: ComposeForm, status: int = 200) ->
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    if not services.can_compose(user):
+    if not entitlements.allows(user, Feature.START_CONVERSATION):
         # Refused before the body is read: a free account's upload is never stored.
-        return _forbidden_free(request)
+        return _forbidden_free(request, Feature.START_CONVERSATION)
     handler = encrypting_uploads(request) if request.method == "POST" else None
     return _compose(request, user, handler)
 
@@ -96,11 +119,12 @@ def _compose(
 ) -> HttpResponse:
     if request.method != "POST" or handler is None:
         initial: dict[str, Any] = {"client_token": uuid.uuid4()}
-        draft = access.access_draft(user, request.GET.get("draft"))
+        draft = access.access_draft(user, _uuid_or_none(request.GET.get("draft")))
         if draft is not None:
             try:
                 initial |= {k: v for k, v in open_draft(draft).items() if k in DRAFT_FIELDS}
-            except Exception:
+            except DecryptionError:
+                logger.error("messaging: %s can't be opened", draft)
                 draft = None
             initial["draft"] = draft.pk if draft else None
         to = request.GET.get("to", "")
@@ -108,9 +132,10 @@ def _compose(
             initial["to"] = to
         return _compose_page(request, ComposeForm(initial=initial, sender=user))
     form = ComposeForm(request.POST, sender=user)
-    valid = form.is_valid()
+    form.is_valid()
+    status = _check_roles(form, user)
     uploads = uploads_or_error(handler, form)
-    if valid and not handler.rejected:
+    if not form.errors and not handler.rejected:
         data = form.cleaned_data
         try:
             message = services.send_message(
@@ -129,7 +154,7 @@ def _compose(
             messages.success(request, "Your secure message was sent.")
             return redirect("messaging:message", message_id=message.pk)
     discard(uploads)
-    return _compose_page(request, form, status=429 if form.rate_limited else 400)
+    return _compose_page(request, form, status=status)
 
 
 @login_required
@@ -140,14 +165,14 @@ def lookup(request: HttpRequest) -> HttpResponse:
     # Errors answer 400 (fix the addresses) or 429 (wait): base.html's htmx-config swaps
     # both into the page, as it does not for other 4xx answers.
     form = LookupForm(request.POST)
-    too_many = f"Send to at most {MAX_RECIPIENTS} people at once."
+    too_many = f"Send to at most {limits().max_recipients} people at once."
     if not form.is_valid():
         return render(request, "messaging/_roles.html", {"error": too_many}, status=400)
     to, bad_to = parse_addresses(form.cleaned_data["to"])
     cc, bad_cc = parse_addresses(form.cleaned_data["cc"])
     everyone = to + [a for a in cc if a not in to]
     context: dict[str, Any] = {"role_choices": list(RecipientRole.choices), "role_rows": []}
-    if len(everyone) > MAX_RECIPIENTS:
+    if len(everyone) > limits().max_recipients:
         context["error"] = too_many
         return render(request, "messaging/_roles.html", context, status=400)
     if bad_to or bad_cc:
@@ -156,10 +181,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
         return render(request, "messaging/_roles.html", context)
     try:
         known = services.lookup_addresses(sender=user, emails=everyone)
-    except services.NotAllowed:
-        return _forbidden_free(request)
-    except services.MessagingError as error:
-        # The only one left: the look-up limit.
+    except services.LookupLimited as error:
         context["error"] = str(error)
         return render(request, "messaging/_roles.html", context, status=429)
     chosen = {
@@ -181,15 +203,10 @@ def lookup(request: HttpRequest) -> HttpResponse:
 def save_draft(request: HttpRequest) -> HttpResponse:
     """htmx: save the compose form as a draft while the author types."""
     user = current_user(request)
-    if not services.can_compose(user):
-        return _forbidden_free(request)
     fields = {k: request.POST.get(k, "")[:100_000] for k in DRAFT_FIELDS}
     if not any(fields[k].strip() for k in ("to", "cc", "subject", "body")):
         return render(request, "messaging/_draft_status.html", {"draft": None})
-    try:
-        draft_id = uuid.UUID(request.POST.get("draft", ""))
-    except ValueError:
-        draft_id = None
+    draft_id = _uuid_or_none(request.POST.get("draft"))
     draft = services.save_draft(owner=user, draft_id=draft_id, fields=fields)
     return render(
         request, "messaging/_draft_status.html", {"draft": draft, "saved_at": timezone.now()}
@@ -198,7 +215,7 @@ def save_draft(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def discard_draft(request: HttpRequest, draft_id: str) -> HttpResponse:
+def discard_draft(request: HttpRequest, draft_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     draft = access.access_draft(user, draft_id)
     services.delete_draft(owner=user, draft_id=draft.pk if draft else None)
@@ -209,7 +226,7 @@ def discard_draft(request: HttpRequest, draft_id: str) -> HttpResponse:
 @csrf_exempt
 @login_required
 @require_POST
-def reply(request: HttpRequest, message_id: str) -> HttpResponse:
+def reply(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     parent = access.access_message(user, message_id)
     handler = encrypting_uploads(request)
@@ -235,9 +252,9 @@ def _reply(
             )
         except services.MessagingError as error:
             form.add_error("body", str(error))
-        except services.NotAllowed:
+        except PlanRequired as refusal:
             discard(uploads)
-            return _forbidden_free(request)
+            return forbidden(request, refusal)
         except ContentUnavailable:
             # The parent's subject (quoted as "Re: …") failed its check: show nothing.
             discard(uploads)
@@ -251,14 +268,16 @@ def _reply(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def forward(request: HttpRequest, message_id: str) -> HttpResponse:
+def forward(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     original = access.access_message(user, message_id)
-    if not services.can_compose(user):
-        return _forbidden_free(request)
+    if not entitlements.allows(user, Feature.FORWARD):
+        return _forbidden_free(request, Feature.FORWARD)
     if request.method == "POST":
         form = ForwardForm(request.POST, sender=user)
-        if form.is_valid():
+        form.is_valid()
+        status = _check_roles(form, user)
+        if not form.errors:
             try:
                 message = services.forward(
                     sender=user,
@@ -274,7 +293,6 @@ def forward(request: HttpRequest, message_id: str) -> HttpResponse:
             else:
                 messages.success(request, "The message was forwarded.")
                 return redirect("messaging:message", message_id=message.pk)
-        status = 400
     else:
         form = ForwardForm(initial={"client_token": uuid.uuid4()}, sender=user)
         status = 200
@@ -285,3 +303,11 @@ def forward(request: HttpRequest, message_id: str) -> HttpResponse:
         "role_choices": list(RecipientRole.choices),
     }
     return render(request, "messaging/forward.html", context, status=status)
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    """An id posted in a form or query string (a draft's), or None when it isn't one."""
+    try:
+        return uuid.UUID(value or "")
+    except ValueError:
+        return None

@@ -1,6 +1,7 @@
 """Attachment downloads: decrypted piece by piece, always as a download, never inline."""
 
 import itertools
+import uuid
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,7 @@ from securemail.messaging.views.common import current_user, logger, unavailable
 @login_required
 @require_GET
 def attachment_download(
-    request: HttpRequest, message_id: str, attachment_id: str
+    request: HttpRequest, message_id: uuid.UUID, attachment_id: uuid.UUID
 ) -> HttpResponse | StreamingHttpResponse:
     user = current_user(request)
     message = access.access_message(user, message_id)

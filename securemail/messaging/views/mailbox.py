@@ -16,6 +16,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from securemail.accounts.models import User
+from securemail.billing import entitlements
+from securemail.billing.entitlements import Feature
+from securemail.core.crypto import DecryptionError
 from securemail.messaging import access, services
 from securemail.messaging.content import ContentUnavailable
 from securemail.messaging.forms import ExpiryForm, ReplyForm
@@ -99,7 +102,7 @@ def _received(request: HttpRequest, folder: str) -> HttpResponse:
     page = keyset_page(
         queryset, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
     )
-    dates = DateLabels(ZoneInfo(user.time_zone))
+    dates = DateLabels(user.zone)
     rows = []
     for d in page.items:
         sender = d.message.sender
@@ -138,7 +141,7 @@ def sent(request: HttpRequest) -> HttpResponse:
         after=request.GET.get("after"),
         size=PAGE_SIZE,
     )
-    dates = DateLabels(ZoneInfo(user.time_zone))
+    dates = DateLabels(user.zone)
     rows = [
         _folder_row(
             dates,
@@ -161,7 +164,7 @@ def drafts(request: HttpRequest) -> HttpResponse:
     for draft in access.drafts(user):
         try:
             fields = open_draft(draft)
-        except Exception:
+        except DecryptionError:
             logger.error("messaging: %s can't be opened", draft)
             fields = {"subject": "(this draft can't be shown)", "to": ""}
         rows.append({"draft": draft, "fields": fields})
@@ -201,7 +204,7 @@ def _slip_rows(dates: DateLabels, item: ThreadItem) -> list[dict[str, Any]]:
 
 def _thread_cards(user: User, items: list[ThreadItem]) -> list[dict[str, Any]]:
     """Each message of the conversation with every value ready to print (see _folder_row)."""
-    dates = DateLabels(ZoneInfo(user.time_zone))
+    dates = DateLabels(user.zone)
     cards = []
     for item in items:
         m = item.message
@@ -249,17 +252,18 @@ def _thread_context(
         "cards": _thread_cards(user, items),
         "subject": items[0].content.subject,
         "delivery": own,
-        "is_sender": message.sender_id == user.pk,
-        "can_forward": services.can_compose(user),
+        "is_sender": access.is_sender(user, message),
+        "can_forward": entitlements.allows(user, Feature.FORWARD),
+        "can_reply_all": entitlements.allows(user, Feature.REPLY_ALL),
         "expiry_form": ExpiryForm(user=user, sent_at=message.sent_at, expires_at=message.expires_at)
-        if message.sender_id == user.pk
+        if access.is_sender(user, message)
         else None,
     }
 
 
 @login_required
 @require_GET
-def message_detail(request: HttpRequest, message_id: str) -> HttpResponse:
+def message_detail(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     message, thread = access.access_thread(user, message_id)
     try:
@@ -279,14 +283,15 @@ def render_thread_with_errors(
     except ContentUnavailable:
         return unavailable(request, message)
     context["form"] = form or ReplyForm(initial={"client_token": uuid.uuid4()})
-    if expiry_form is not None:
+    if expiry_form is not None and context["expiry_form"] is not None:
+        # The sender's form, with what was wrong in it (others never see the form).
         context["expiry_form"] = expiry_form
     return render(request, "messaging/thread.html", context, status=400)
 
 
 @login_required
 @require_GET
-def print_view(request: HttpRequest, message_id: str) -> HttpResponse:
+def print_view(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     """The conversation on a clean page, for paper or PDF records."""
     user = current_user(request)
     message, thread = access.access_thread(user, message_id)
@@ -304,13 +309,13 @@ def print_view(request: HttpRequest, message_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_archived(request: HttpRequest, message_id: str) -> HttpResponse:
+def set_archived(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     message = access.access_message(user, message_id)
     archived = request.POST.get("archived") == "1"
     try:
         services.set_archived(user=user, message=message, archived=archived)
-    except services.NotAllowed:
+    except services.NotARecipient:
         return render(request, "forbidden.html", status=403)
     messages.success(request, "Moved to Archive." if archived else "Moved to Inbox.")
     return redirect("messaging:archive" if not archived else "messaging:inbox")
@@ -318,12 +323,12 @@ def set_archived(request: HttpRequest, message_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def hide(request: HttpRequest, message_id: str) -> HttpResponse:
+def hide(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     message = access.access_message(user, message_id)
     try:
         services.hide_for_me(user=user, message=message)
-    except services.NotAllowed:
+    except services.NotARecipient:
         return render(request, "forbidden.html", status=403)
     messages.success(request, "Deleted from your mailbox. The other people keep their copy.")
     return redirect("messaging:inbox")
@@ -331,27 +336,24 @@ def hide(request: HttpRequest, message_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest, message_id: str) -> HttpResponse:
+def delete(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     message = access.access_message(user, message_id)
-    try:
-        services.delete_for_everyone(actor=user, message=message)
-    except services.NotAllowed:
-        return render(request, "forbidden.html", status=403)
+    # Only its sender: the service refuses anyone else (NotTheSender, a 403).
+    services.delete_for_everyone(actor=user, message=message)
     messages.success(request, "Deleted for everyone.")
     return redirect("messaging:sent")
 
 
 @login_required
 @require_POST
-def change_expiry(request: HttpRequest, message_id: str) -> HttpResponse:
+def change_expiry(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     message = access.access_message(user, message_id)
-    if message.sender_id != user.pk:
-        return render(request, "forbidden.html", status=403)
     form = ExpiryForm(request.POST, user=user, sent_at=message.sent_at)
     if form.is_valid():
         try:
+            # Only its sender: the service refuses anyone else (NotTheSender, a 403).
             services.change_expiry(
                 actor=user, message=message, expires_at=form.cleaned_data["expires_on"]
             )

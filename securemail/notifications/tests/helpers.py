@@ -5,8 +5,8 @@ from typing import Any
 from django.db import transaction
 
 from conftest import free_port
+from securemail.accounts.emails import set_password_link
 from securemail.accounts.models import User
-from securemail.accounts.services import set_password_link
 from securemail.notifications.models import OutboxEmail
 from securemail.notifications.services import queue_email
 

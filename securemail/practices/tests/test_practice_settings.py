@@ -62,7 +62,7 @@ def test_the_manager_can_switch_verification_off_and_on_again(
     page = client.get(URL)
     assert "Practice settings saved." in page.content.decode()
     assert not _ticked(page)
-    event = AuditEvent.objects.get(event="accounts:practice:phone_verification")
+    event = AuditEvent.objects.get(event="practices:practice:phone_verification")
     assert event.actor_id == doctor.pk
     assert event.practice_id == practice.pk
     assert event.data == {"required": False}
@@ -71,7 +71,7 @@ def test_the_manager_can_switch_verification_off_and_on_again(
 
     practice.refresh_from_db()
     assert practice.require_phone_verification is True
-    events = AuditEvent.objects.filter(event="accounts:practice:phone_verification")
+    events = AuditEvent.objects.filter(event="practices:practice:phone_verification")
     assert [e.data["required"] for e in events] == [False, True]
 
 
@@ -91,14 +91,14 @@ def test_a_member_who_is_not_the_manager_is_refused(
         )
     practice.refresh_from_db()
     assert practice.require_phone_verification is True
-    assert not AuditEvent.objects.filter(event="accounts:practice:phone_verification").exists()
+    assert not AuditEvent.objects.filter(event="practices:practice:phone_verification").exists()
 
 
 def test_a_patient_without_a_practice_is_refused(login: Any, patient: User) -> None:
     response = _switch_off(login(patient))
 
     assert response.status_code == 403
-    assert not AuditEvent.objects.filter(event="accounts:practice:phone_verification").exists()
+    assert not AuditEvent.objects.filter(event="practices:practice:phone_verification").exists()
 
 
 def test_anonymous_visitors_are_sent_to_log_in(practice: Practice) -> None:

@@ -1,0 +1,55 @@
+"""The product's limits, read from settings in one place (SPEC's numbers: 30 days, 20
+recipients, 10-minute codes with 5 tries...). Forms, services and every text that states a
+limit read it from here, so a changed setting changes what the product does and says.
+
+Read on each call, never copied at import: tests and deployments may change settings.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Limits:
+    # A message is deleted for everyone at most this many days after it was sent.
+    max_expiry_days: int
+    # People on one message (To and Cc together), and addresses looked up at once.
+    max_recipients: int
+    # A verification code works for this many minutes, and for this many wrong tries.
+    code_minutes: int
+    code_max_tries: int
+    # A registration link works for this many days.
+    invitation_days: int
+    # A set-password link works for this many hours.
+    password_link_hours: int
+    # Wrong passwords in a row that lock an account.
+    max_failed_logins: int
+    # Sessions end after this many idle minutes.
+    idle_minutes: int
+    # Attachments: per file and per message (MB), and files per message.
+    max_attachment_mb: int
+    max_message_attachments_mb: int
+    max_attachments: int
+
+
+def limits() -> Limits:
+    return Limits(
+        max_expiry_days=settings.SECUREMAIL_MAX_EXPIRY_DAYS,
+        max_recipients=settings.SECUREMAIL_MAX_RECIPIENTS,
+        code_minutes=settings.SECUREMAIL_CODE_MINUTES,
+        code_max_tries=settings.SECUREMAIL_CODE_MAX_TRIES,
+        invitation_days=settings.SECUREMAIL_INVITATION_DAYS,
+        password_link_hours=settings.PASSWORD_RESET_TIMEOUT // 3600,
+        max_failed_logins=settings.SECUREMAIL_MAX_FAILED_LOGINS,
+        idle_minutes=settings.SESSION_COOKIE_AGE // 60,
+        max_attachment_mb=settings.SECUREMAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024),
+        max_message_attachments_mb=settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES
+        // (1024 * 1024),
+        max_attachments=settings.SECUREMAIL_MAX_ATTACHMENTS,
+    )
+
+
+def days(count: int) -> str:
+    """ "1 day", "30 days"."""
+    return f"{count} day{'s' if count != 1 else ''}"

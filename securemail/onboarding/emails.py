@@ -1,0 +1,63 @@
+"""What onboarding sends: the role's welcome email (with its registration link) and the
+verification code (by email, text message or voice call). One function each; none carries
+a subject, a body or a file name of any message."""
+
+from django.conf import settings
+
+from securemail.core.limits import limits
+from securemail.notifications.models import NotificationKind
+from securemail.notifications.services import queue_email, queue_text
+from securemail.onboarding.models import Invitation, PhoneVerification
+
+
+def registration_link(token: str) -> str:
+    return f"{settings.SECUREMAIL_BASE_URL}/join/{token}/"
+
+
+def queue_welcome_email(invitation: Invitation, token: str, *, again: bool) -> None:
+    """The welcome email for the invitation's role, on the inviter's behalf, with the
+    single-use link (`again`: a fresh link replacing an older one)."""
+    inviter = invitation.invited_by
+    queue_email(
+        to=invitation.invitee.email,
+        template=f"onboarding/emails/welcome_{invitation.role}",
+        context={
+            "inviter_name": inviter.display_name,
+            "practice_name": inviter.practice.name if inviter.practice else "",
+            "link": registration_link(token),
+            "again": again,
+            "expires_at": invitation.expires_at,
+        },
+        kind=NotificationKind.WELCOME_AGAIN if again else NotificationKind.WELCOME,
+        recipient_user_id=invitation.invitee_id,
+    )
+
+
+def queue_code(*, invitation: Invitation, channel: str, destination: str, code: str) -> None:
+    """The verification code, by `channel`. Texts and calls are queued like emails: the
+    provider is called after commit, by the worker, with retries, so "code sent" does not
+    hang on (or fail with) the provider."""
+    if channel == PhoneVerification.Channel.EMAIL:
+        queue_email(
+            to=destination,
+            template="onboarding/emails/code",
+            context={"code": code},
+            kind=NotificationKind.VERIFICATION_CODE,
+            recipient_user_id=invitation.invitee_id,
+        )
+        return
+    if channel == PhoneVerification.Channel.SMS:
+        text = (
+            f"Your SecureMail verification code is {code}. "
+            f"It expires in {limits().code_minutes} minutes."
+        )
+    else:
+        # Spoken digit by digit.
+        text = f"Your SecureMail verification code is {' '.join(code)}."
+    queue_text(
+        to=destination,
+        channel=channel,
+        text=text,
+        kind=NotificationKind.VERIFICATION_CODE,
+        recipient_user_id=invitation.invitee_id,
+    )
