@@ -565,7 +565,7 @@ def run_worker(args: argparse.Namespace) -> None:
     worker = Worker(sizes, connection.vendor)
     growth: dict[str, Samples] = {}
 
-    def on_stage(stage: int, total: int) -> None:
+    def on_stage(_stage: int, total: int) -> None:
         growth[str(total)] = worker.growth_sample()
         log(f"  inbox first page at {total:,}: {statistics.median(growth[str(total)]):.1f} ms")
 

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, override
 
 from django.contrib.auth.backends import BaseBackend
 from django.http import HttpRequest
@@ -12,6 +12,7 @@ class EmailBackend(BaseBackend):
     (rate limited, counts failures, refuses locked accounts); `authenticate` runs the same
     check for anything that calls Django's authenticate()."""
 
+    @override
     def authenticate(
         self,
         request: HttpRequest | None,
@@ -24,6 +25,7 @@ class EmailBackend(BaseBackend):
     def user_can_authenticate(self, user: User) -> bool:
         return services.may_log_in(user)
 
+    @override
     def get_user(self, user_id: int) -> User | None:
         user = User.objects.select_related("practice").filter(pk=user_id).first()
         if user is None or not self.user_can_authenticate(user):

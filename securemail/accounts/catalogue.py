@@ -27,5 +27,5 @@ def sync_catalogue() -> None:
             specialty.usual_procedures.set([procedures[slug] for slug in item["procedures"]])
 
 
-def sync_after_migrate(**kwargs: Any) -> None:
+def sync_after_migrate(**_signal: Any) -> None:
     sync_catalogue()

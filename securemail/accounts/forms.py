@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, override
 from zoneinfo import available_timezones
 
 from django import forms
@@ -32,6 +32,7 @@ class PasswordLinkForm(forms.Form):
 
 
 class ChoosePasswordForm(SetPasswordForm):
+    @override
     def save(self, commit: bool = True) -> User:
         services.set_password(user=self.user, password=self.cleaned_data["new_password1"])
         return self.user

@@ -4,8 +4,6 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from securemail.accounts.models import User
-
 # Where the session remembers when its idle timer was last restarted (epoch seconds).
 REFRESHED_KEY = "_securemail_refreshed"
 
@@ -35,9 +33,7 @@ class IdleSessionMiddleware:
         return self.get_response(request)
 
 
-def session_started(
-    sender: type, request: HttpRequest | None, user: User, **kwargs: object
-) -> None:
+def session_started(request: HttpRequest | None, **_signal: object) -> None:
     """Logging in saves the session (its 30 minutes start then): the next minute's requests
     need no refresh."""
     session = getattr(request, "session", None)

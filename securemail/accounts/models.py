@@ -53,9 +53,6 @@ class Specialty(models.Model):
 
 
 class UserManager(BaseUserManager["User"]):
-    def get_by_email(self, email: str) -> "User":
-        return self.get(email=normalize_email(email))
-
     def create_user(self, email: str, password: str | None = None, **fields: object) -> "User":
         user = self.model(email=normalize_email(email), **fields)
         if password:

@@ -36,7 +36,3 @@ class Event(StrEnum):
     MESSAGE_EXPIRY_CHANGED = "messaging:message:expiry"
     MESSAGES_EXPIRED = "messaging:message:expire"
     ATTACHMENT_DOWNLOADED = "messaging:attachment:download"
-
-    @property
-    def area(self) -> str:
-        return self.value.split(":", 1)[0]

@@ -31,9 +31,18 @@ class PlanRequired(PermissionDenied):
         self.feature = feature
 
 
+# What the paid plan adds: today, every feature above.
+PAID_FEATURES = frozenset(Feature)
+
+
 def allows(user: User, feature: Feature) -> bool:
-    """Whether `user`'s plan includes `feature`. Today every feature comes with the paid
-    plan of a doctor or staff member of a practice."""
+    """Whether `user`'s plan includes `feature`."""
+    return feature not in PAID_FEATURES or has_paid_plan(user)
+
+
+def has_paid_plan(user: User) -> bool:
+    """A paid plan, held by a doctor or staff member of a practice (patients are always
+    free, and a plan is bought within a practice's account)."""
     return (
         user.is_paid
         and user.kind in {User.Kind.DOCTOR, User.Kind.STAFF}

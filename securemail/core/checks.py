@@ -8,7 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 
 @register()
-def keys_are_readable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+def keys_are_readable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:  # noqa: ARG001 (Django passes these by name)
     if settings.DEBUG:
         return []
     from securemail.core import crypto, shred

@@ -17,12 +17,6 @@ def normalize_phone(raw: str, *, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def is_mobile_capable(e164: str) -> bool:
-    """False only when the number is certainly a fixed line (US numbers are ambiguous)."""
-    number_type = phonenumbers.number_type(phonenumbers.parse(e164))
-    return number_type != phonenumbers.PhoneNumberType.FIXED_LINE
-
-
 def display_phone(e164: str) -> str:
     if not e164:
         return ""

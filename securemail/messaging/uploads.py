@@ -8,7 +8,7 @@ stored, then wrapped under the keyring and the message's expiry day).
 import re
 import unicodedata
 import uuid
-from typing import Any
+from typing import Any, override
 
 import puremagic
 from django.conf import settings
@@ -82,6 +82,7 @@ class EncryptingUploadHandler(FileUploadHandler):
             self.data_key, context=Attachment.blob_context(self.blob_name)
         )
 
+    @override
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         if self.skipping:
             return None
@@ -99,6 +100,7 @@ class EncryptingUploadHandler(FileUploadHandler):
         self.out.close()
         blob_store().delete(self.blob_name)
 
+    @override
     def file_complete(self, file_size: int) -> UploadedFile | None:
         if self.skipping:
             return None

@@ -182,7 +182,8 @@ def _deliver_due_texts(limit: int) -> int:
                 provider.place_call(to=outgoing.to_phone, spoken_text=text)
             else:
                 provider.send_text(to=outgoing.to_phone, text=text)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
+            # Whatever one provider call raises, the row is retried and the batch goes on.
             _failed(outgoing, error)
             continue
         _sent(outgoing)
@@ -237,7 +238,8 @@ def _deliver_due_emails(limit: int) -> int:
             else:
                 _bounced(email, code)
             continue
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001
+            # Whatever one delivery raises, the row is retried and the batch goes on.
             _failed(email, error)
             continue
         # Mail to this address gets through (again): it no longer counts as bounced.

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, override
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("version", nargs="?", type=int)
         parser.add_argument("--batch-size", type=int, default=500)
 
+    @override
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "init":

@@ -1,6 +1,6 @@
 import signal
 import threading
-from typing import Any
+from typing import Any, override
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -14,6 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="One pass, then exit.")
         parser.add_argument("--interval", type=float, default=1.0)
 
+    @override
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
             sent = worker.run_once()

@@ -3,7 +3,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, override
 
 from django.conf import settings
 from django.core.management import call_command
@@ -20,6 +20,7 @@ class Command(BaseCommand):
         "catcher, the background worker and the web server. Ctrl-C stops everything."
     )
 
+    @override
     def handle(self, *args: Any, **options: Any) -> None:
         port = os.environ.get("PORT", "8000")
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)

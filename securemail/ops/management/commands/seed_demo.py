@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, override
 
 from django.core.management.base import BaseCommand
 
@@ -8,6 +8,7 @@ from securemail.ops.demo import DEMO_ACCOUNTS, demo_password, seed_demo
 class Command(BaseCommand):
     help = "Create the demo practice and accounts (running it twice changes nothing)."
 
+    @override
     def handle(self, *args: Any, **options: Any) -> None:
         password = demo_password()
         created = seed_demo(password)
