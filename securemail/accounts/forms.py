@@ -61,14 +61,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = [
-            "full_name",
-            "office_phone",
-            "time_zone",
-            "signature",
-            "default_expiry_days",
-            "notify_by",
-        ]
+        fields = list(services.PROFILE_FIELDS)
         labels = {"notify_by": "Tell me about new messages by", "office_phone": "Office phone"}
         widgets = {"signature": forms.Textarea(attrs={"rows": 4})}
         help_texts = {"signature": "Added at the end of your new messages and replies."}

@@ -1,5 +1,6 @@
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
@@ -63,6 +64,10 @@ class UserManager(BaseUserManager["User"]):
         return user
 
 
+def longest_expiry_days() -> int:
+    return int(settings.SECUREMAIL_MAX_EXPIRY_DAYS)
+
+
 def normalize_email(email: str) -> str:
     # Addresses are compared case-insensitively everywhere: store them lower-cased.
     return email.strip().lower()
@@ -111,7 +116,8 @@ class User(AbstractBaseUser):
     office_phone = models.CharField(max_length=20, blank=True)
     time_zone = models.CharField(max_length=64, default="America/New_York")
     signature = models.TextField(blank=True)
-    default_expiry_days = models.PositiveSmallIntegerField(default=30)
+    # New accounts start with the longest expiry (settings.SECUREMAIL_MAX_EXPIRY_DAYS).
+    default_expiry_days = models.PositiveSmallIntegerField(default=longest_expiry_days)
     notify_by = models.CharField(max_length=10, choices=Notify.choices, default=Notify.EMAIL)
 
     specialty = models.ForeignKey(

@@ -3,7 +3,7 @@
 Rate limits are spent here (core.ratelimit.spend); views pass the client's address in.
 """
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -17,9 +17,6 @@ from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.core import ratelimit
 from securemail.core.limits import limits
-
-if TYPE_CHECKING:
-    from securemail.accounts.forms import ProfileForm
 
 
 class AccountError(Exception):
@@ -147,8 +144,25 @@ def set_password(*, user: User, password: str) -> None:
         audit.record(Event.PASSWORD_SET, actor_id=user.pk, practice_id=user.practice_id)
 
 
-def update_profile(*, user: User, form: "ProfileForm") -> None:
-    """The person edits their own profile (name, time zone, signature, defaults)."""
+# What a person may change about themselves on the profile page.
+PROFILE_FIELDS = (
+    "full_name",
+    "office_phone",
+    "time_zone",
+    "signature",
+    "default_expiry_days",
+    "notify_by",
+)
+
+
+def update_profile(*, user: User, changes: dict[str, Any]) -> None:
+    """The person edits their own profile (name, time zone, signature, defaults): the
+    validated values of PROFILE_FIELDS, nothing else."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not profile fields: {sorted(unknown)}")
     with transaction.atomic():
-        form.save()
+        for name, value in changes.items():
+            setattr(user, name, value)
+        user.save(update_fields=list(changes))
         audit.record(Event.PROFILE_UPDATED, actor_id=user.pk, practice_id=user.practice_id)

@@ -148,7 +148,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)
     form = ProfileForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
-        services.update_profile(user=user, form=form)
+        services.update_profile(
+            user=user, changes={name: form.cleaned_data[name] for name in services.PROFILE_FIELDS}
+        )
         messages.success(request, "Your profile was saved.")
         return redirect("accounts:profile")
     status = 400 if form.is_bound and form.errors else 200

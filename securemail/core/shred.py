@@ -29,7 +29,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 logger = logging.getLogger(__name__)
 
-# Messages never expire more than 30 days ahead; allow slack for clock and policy changes.
+# Messages never expire more than SECUREMAIL_MAX_EXPIRY_DAYS ahead; this allows slack for
+# clock and policy changes.
 MAX_DAYS_AHEAD = 400
 
 

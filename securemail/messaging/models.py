@@ -170,7 +170,8 @@ class AttachmentDownload(models.Model):
 
 class Draft(SealedRow, models.Model):
     """An unsent message, saved as the author types. Everything typed is sealed (recipients,
-    subject, body); drafts untouched for 30 days are deleted and their day key shredded."""
+    subject, body); a draft untouched for as long as the message could live is deleted and its
+    day key shredded."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
