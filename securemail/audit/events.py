@@ -1,38 +1,42 @@
-"""The audit log's vocabulary: every event the product records, as "area:object:action".
+"""The audit log's vocabulary: every event the product records, as "area:object:action",
+each with the words an export shows for it.
 
 The only names `audit.record` accepts, so a typo fails at once instead of writing an entry
 nobody will find, and an export can list (and describe) every kind of entry there is.
 """
 
-from enum import StrEnum
+from django.db import models
 
 
-class Event(StrEnum):
+class Event(models.TextChoices):
     # accounts: logging in, passwords, profiles
-    LOGIN_SUCCEEDED = "accounts:login:succeeded"
-    LOGIN_FAILED = "accounts:login:failed"
-    USER_LOCKED = "accounts:user:locked"
-    PASSWORD_LINK_REQUESTED = "accounts:password:link_requested"  # noqa: S105 (a name)
-    PASSWORD_SET = "accounts:password:set"  # noqa: S105 (a name)
-    PROFILE_UPDATED = "accounts:profile:update"
+    LOGIN_SUCCEEDED = "accounts:login:succeeded", "Logged in"
+    LOGIN_FAILED = "accounts:login:failed", "Wrong password at login"
+    USER_LOCKED = "accounts:user:locked", "Account locked after wrong passwords"
+    PASSWORD_LINK_REQUESTED = "accounts:password:link_requested", "Set-password link requested"
+    PASSWORD_SET = "accounts:password:set", "Password set"
+    PROFILE_UPDATED = "accounts:profile:update", "Profile changed"
     # practices: what the user manager decides for the practice
-    PHONE_VERIFICATION_POLICY = "practices:practice:phone_verification"
+    PHONE_VERIFICATION_POLICY = (
+        "practices:practice:phone_verification",
+        "Practice's phone verification setting changed",
+    )
     # onboarding: invitations, the wizard and its codes
-    INVITATION_CREATED = "onboarding:invitation:create"
-    INVITATION_OPENED = "onboarding:invitation:open"
-    INVITATION_FRESH_LINK = "onboarding:invitation:fresh_link"
-    CODE_SENT = "onboarding:code:send"
-    CODE_VERIFIED = "onboarding:code:verify"
-    REGISTRATION_COMPLETED = "onboarding:registration:complete"
+    INVITATION_CREATED = "onboarding:invitation:create", "Invited"
+    INVITATION_OPENED = "onboarding:invitation:open", "Registration started from the link"
+    INVITATION_FRESH_LINK = "onboarding:invitation:fresh_link", "Fresh registration link sent"
+    CODE_SENT = "onboarding:code:send", "Verification code sent"
+    CODE_VERIFIED = "onboarding:code:verify", "Phone verified"
+    REGISTRATION_COMPLETED = "onboarding:registration:complete", "Registration completed"
     # messaging: sending, reading and removing messages
-    MESSAGE_SENT = "messaging:message:send"
-    MESSAGE_REPLIED = "messaging:message:reply"
-    MESSAGE_FORWARDED = "messaging:message:forward"
-    MESSAGE_VIEWED = "messaging:message:view"
-    MESSAGE_ARCHIVED = "messaging:message:archive"
-    MESSAGE_UNARCHIVED = "messaging:message:unarchive"
-    MESSAGE_HIDDEN = "messaging:message:hide"
-    MESSAGE_DELETED = "messaging:message:delete"
-    MESSAGE_EXPIRY_CHANGED = "messaging:message:expiry"
-    MESSAGES_EXPIRED = "messaging:message:expire"
-    ATTACHMENT_DOWNLOADED = "messaging:attachment:download"
+    MESSAGE_SENT = "messaging:message:send", "Message sent"
+    MESSAGE_REPLIED = "messaging:message:reply", "Reply sent"
+    MESSAGE_FORWARDED = "messaging:message:forward", "Message forwarded"
+    MESSAGE_VIEWED = "messaging:message:view", "Message opened"
+    MESSAGE_ARCHIVED = "messaging:message:archive", "Message archived"
+    MESSAGE_UNARCHIVED = "messaging:message:unarchive", "Message moved back to the inbox"
+    MESSAGE_HIDDEN = "messaging:message:hide", "Message deleted from one mailbox"
+    MESSAGE_DELETED = "messaging:message:delete", "Message deleted for everyone"
+    MESSAGE_EXPIRY_CHANGED = "messaging:message:expiry", "Message expiry changed"
+    MESSAGES_EXPIRED = "messaging:message:expire", "Expired messages deleted"
+    ATTACHMENT_DOWNLOADED = "messaging:attachment:download", "Attachment downloaded"
