@@ -5,6 +5,7 @@ wizard reads the invitation from the session and re-checks it on every request.
 """
 
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import wraps
 from typing import Any
 
@@ -15,10 +16,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from securemail.accounts.models import Specialty, User
+from securemail.accounts.models import Specialty
 from securemail.core.http import client_ip
 from securemail.core.phones import display_phone, masked_phone
-from securemail.onboarding import services
+from securemail.onboarding import access, services
+from securemail.onboarding.errors import (
+    AlreadyRegistered,
+    CodeRefused,
+    LinkInvalid,
+    OnboardingError,
+    TooManyRequests,
+)
 from securemail.onboarding.forms import (
     CodeForm,
     FreshLinkForm,
@@ -28,17 +36,15 @@ from securemail.onboarding.forms import (
     TermsForm,
     YouForm,
 )
-from securemail.onboarding.models import Invitation, RecipientRole
+from securemail.onboarding.models import (
+    Invitation,
+    PracticeDetails,
+    RecipientRole,
+    Step,
+    WizardState,
+)
 
 SESSION_KEY = "onboarding.invitation"
-
-STEP_TITLES = {
-    services.STEP_PRACTICE: "Your practice",
-    services.STEP_YOU: "About you",
-    services.STEP_SPECIALTY: "Specialty and procedures",
-    services.STEP_VERIFY: "Verify your phone",
-    services.STEP_TERMS: "Terms of use",
-}
 
 WizardView = Callable[[HttpRequest, Invitation], HttpResponse]
 
@@ -49,7 +55,7 @@ def _link_invalid(
     """The one "no longer valid" page. For a link we sent (used or expired) it offers a
     one-button fresh link to the invited address; otherwise the form to type the address."""
     context: dict[str, Any] = {"resend_error": error}
-    if token is not None and services.invited_address_for_link(token) is not None:
+    if token is not None and access.invited_address_for_link(token) is not None:
         context["resend_url"] = reverse("onboarding:resend_link")
         context["resend_fields"] = {"token": token}
     return render(request, "onboarding/link_invalid.html", context, status=status)
@@ -60,8 +66,9 @@ def _already_registered(request: HttpRequest) -> HttpResponse:
     return render(request, "onboarding/already_registered.html", status=409)
 
 
-def wizard_view(step: str | None) -> Callable[[WizardView], Callable[..., HttpResponse]]:
-    """Load the session's invitation; send the person to the first unfinished step."""
+def wizard_view(step: Step | None) -> Callable[[WizardView], Callable[..., HttpResponse]]:
+    """Load the session's invitation; send the person to the first unfinished step (no
+    skipping ahead: access.reachable_step)."""
 
     def decorator(view: WizardView) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -70,21 +77,16 @@ def wizard_view(step: str | None) -> Callable[[WizardView], Callable[..., HttpRe
             if invitation_id is None:
                 return _link_invalid(request)
             try:
-                invitation = services.invitation_in_progress(invitation_id)
-            except services.AlreadyRegistered:
+                invitation = access.invitation_in_progress(invitation_id)
+            except AlreadyRegistered:
                 return _already_registered(request)
-            except services.LinkInvalid:
+            except LinkInvalid:
                 request.session.pop(SESSION_KEY, None)
                 return _link_invalid(request)
             if step is not None:
-                steps = services.steps_for(invitation)
-                if step not in steps:
-                    return redirect("onboarding:step", step=services.next_step(invitation))
-                done = set(invitation.wizard_data.get("done", []))
-                earlier = steps[: steps.index(step)]
-                unfinished = [s for s in earlier if s not in done]
-                if unfinished:
-                    return redirect("onboarding:step", step=unfinished[0])
+                reachable = access.reachable_step(invitation, step)
+                if reachable != step:
+                    return redirect("onboarding:step", step=reachable)
             return view(request, invitation)
 
         return wrapper
@@ -92,18 +94,18 @@ def wizard_view(step: str | None) -> Callable[[WizardView], Callable[..., HttpRe
     return decorator
 
 
-def _wizard_context(invitation: Invitation, step: str) -> dict[str, Any]:
-    steps = services.steps_for(invitation)
-    done = set(invitation.wizard_data.get("done", []))
+def _wizard_context(invitation: Invitation, step: Step) -> dict[str, Any]:
+    steps = access.steps_for(invitation)
+    state = WizardState.load(invitation)
     return {
         "invitation": invitation,
         "inviter": invitation.invited_by,
         "step": step,
-        "step_title": STEP_TITLES[step],
+        "step_title": step.label,
         "step_number": steps.index(step) + 1,
         "step_count": len(steps),
         "steps": [
-            {"key": s, "title": STEP_TITLES[s], "done": s in done, "current": s == step}
+            {"key": s, "title": s.label, "done": state.is_done(s), "current": s == step}
             for s in steps
         ],
     }
@@ -113,8 +115,8 @@ def _wizard_context(invitation: Invitation, step: str) -> dict[str, Any]:
 def join(request: HttpRequest, token: str) -> HttpResponse:
     """The registration link. GET shows who is waiting; only the POST starts anything."""
     try:
-        invitation = services.open_invitation(token)
-    except services.LinkInvalid:
+        invitation = access.open_invitation(token)
+    except LinkInvalid:
         return _link_invalid(request, token)
     if request.method == "POST":
         if request.user.is_authenticated and request.user.pk != invitation.invitee_id:
@@ -124,7 +126,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         services.start_registration(invitation=invitation)
         request.session.cycle_key()
         request.session[SESSION_KEY] = invitation.pk
-        return redirect("onboarding:step", step=services.next_step(invitation))
+        return redirect("onboarding:step", step=access.next_step(invitation))
     return render(
         request,
         "onboarding/join.html",
@@ -135,51 +137,53 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 @wizard_view(None)
 def resume(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    return redirect("onboarding:step", step=services.next_step(invitation))
+    return redirect("onboarding:step", step=access.next_step(invitation))
 
 
 def step(request: HttpRequest, step: str) -> HttpResponse:
-    views: dict[str, Callable[..., HttpResponse]] = {
-        services.STEP_PRACTICE: practice_step,
-        services.STEP_YOU: you_step,
-        services.STEP_SPECIALTY: specialty_step,
-        services.STEP_VERIFY: verify_step,
-        services.STEP_TERMS: terms_step,
+    views: dict[Step, Callable[..., HttpResponse]] = {
+        Step.PRACTICE: practice_step,
+        Step.YOU: you_step,
+        Step.SPECIALTY: specialty_step,
+        Step.VERIFY: verify_step,
+        Step.TERMS: terms_step,
     }
-    if step not in views:
-        raise Http404
-    return views[step](request)
+    try:
+        wanted = Step(step)
+    except ValueError:
+        raise Http404 from None
+    return views[wanted](request)
 
 
 def _after(invitation: Invitation) -> HttpResponse:
-    return redirect("onboarding:step", step=services.next_step(invitation))
+    return redirect("onboarding:step", step=access.next_step(invitation))
 
 
 @require_http_methods(["GET", "POST"])
-@wizard_view(services.STEP_PRACTICE)
+@wizard_view(Step.PRACTICE)
 def practice_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    form = PracticeForm(request.POST or None, initial=invitation.wizard_data.get("practice"))
+    saved = WizardState.load(invitation).practice
+    form = PracticeForm(request.POST or None, initial=asdict(saved) if saved else None)
     if request.method == "POST" and form.is_valid():
-        services.save_practice_step(invitation=invitation, practice=form.cleaned_data)
+        services.save_practice_step(
+            invitation=invitation, practice=PracticeDetails(**form.cleaned_data)
+        )
         return _after(invitation)
-    context = _wizard_context(invitation, services.STEP_PRACTICE) | {"form": form}
+    context = _wizard_context(invitation, Step.PRACTICE) | {"form": form}
     return render(request, "onboarding/step_practice.html", context, status=_status(form))
 
 
 @require_http_methods(["GET", "POST"])
-@wizard_view(services.STEP_YOU)
+@wizard_view(Step.YOU)
 def you_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    data = invitation.wizard_data
-    initial = {
-        "full_name": data.get("full_name", ""),
-        # Nothing saved yet: keep "Cell phone" selected, the form's default.
-        "phone_type": data.get("phone_type", User.PhoneType.CELL),
-    }
-    if data.get("phone"):
-        initial["phone"] = display_phone(data["phone"])
+    state = WizardState.load(invitation)
+    # What is not saved yet keeps the form's own initial value ("Cell phone" selected).
+    initial = {"full_name": state.full_name, "phone_type": state.phone_type}
+    if state.phone:
+        initial["phone"] = display_phone(state.phone)
     form = YouForm(
         request.POST or None,
-        initial=initial,
+        initial={name: value for name, value in initial.items() if value is not None},
         allow_landline=invitation.role == RecipientRole.PATIENT,
     )
     if request.method == "POST" and form.is_valid():
@@ -190,14 +194,13 @@ def you_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
             phone_type=form.cleaned_data["phone_type"],
         )
         return _after(invitation)
-    context = _wizard_context(invitation, services.STEP_YOU) | {"form": form}
+    context = _wizard_context(invitation, Step.YOU) | {"form": form}
     return render(request, "onboarding/step_you.html", context, status=_status(form))
 
 
 @require_http_methods(["GET", "POST"])
-@wizard_view(services.STEP_SPECIALTY)
+@wizard_view(Step.SPECIALTY)
 def specialty_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    data = invitation.wizard_data
     if request.method == "POST" and "choose_specialty" in request.POST:
         # Without JavaScript: "Show procedures" reloads the page with the usual ones ticked.
         form = _specialty_form_for(request.POST.get("specialty", ""), npi=request.POST.get("npi"))
@@ -212,16 +215,16 @@ def specialty_step(request: HttpRequest, invitation: Invitation) -> HttpResponse
             )
             return _after(invitation)
     else:
+        state = WizardState.load(invitation)
         form = SpecialtyForm(
             initial={
-                "specialty": data.get("specialty"),
-                "procedures": data.get("procedures", []),
-                "npi": data.get("npi", ""),
+                "specialty": state.specialty,
+                "procedures": state.procedures or [],
+                "npi": state.npi or "",
             }
         )
-    context = _wizard_context(invitation, services.STEP_SPECIALTY) | {"form": form}
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "onboarding/step_specialty.html", context, status=status)
+    context = _wizard_context(invitation, Step.SPECIALTY) | {"form": form}
+    return render(request, "onboarding/step_specialty.html", context, status=_status(form))
 
 
 def _specialty_form_for(slug: str, npi: str | None = None) -> SpecialtyForm:
@@ -233,7 +236,7 @@ def _specialty_form_for(slug: str, npi: str | None = None) -> SpecialtyForm:
 
 
 @require_GET
-@wizard_view(services.STEP_SPECIALTY)
+@wizard_view(Step.SPECIALTY)
 def procedures_fragment(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     """htmx: the procedure checkboxes with the chosen specialty's usual ones ticked."""
     form = _specialty_form_for(request.GET.get("specialty", ""))
@@ -241,10 +244,8 @@ def procedures_fragment(request: HttpRequest, invitation: Invitation) -> HttpRes
 
 
 @require_http_methods(["GET", "POST"])
-@wizard_view(services.STEP_VERIFY)
+@wizard_view(Step.VERIFY)
 def verify_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    data = invitation.wizard_data
-    is_landline = data.get("phone_type") == User.PhoneType.LANDLINE
     code_form = CodeForm(request.POST if "code" in request.POST else None)
     status = 200
     if request.method == "POST" and "send" in request.POST:
@@ -254,7 +255,7 @@ def verify_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
                 sent = services.send_code(
                     invitation=invitation, channel=send_form.cleaned_data["channel"]
                 )
-            except services.OnboardingError as error:
+            except OnboardingError as error:
                 messages.error(request, str(error))
                 status = 400
             else:
@@ -263,32 +264,39 @@ def verify_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
                     f"We sent a new code to {sent.shown_destination}. "
                     "Earlier codes no longer work.",
                 )
-                return redirect("onboarding:step", step=services.STEP_VERIFY)
+                return redirect("onboarding:step", step=Step.VERIFY)
         else:
             messages.error(request, "Choose how to receive your code.")
             status = 400
     elif request.method == "POST" and code_form.is_valid():
-        problem = services.check_code(invitation=invitation, code=code_form.cleaned_data["code"])
-        if problem is None:
+        try:
+            services.check_code(invitation=invitation, code=code_form.cleaned_data["code"])
+        except CodeRefused as error:
+            code_form.add_error("code", str(error))
+            status = 400
+        else:
             messages.success(request, "Your phone is verified.")
             return _after(invitation)
-        code_form.add_error("code", problem)
-        status = 400
     elif request.method == "POST":
         status = 400
-    latest = invitation.codes.filter(invalidated_at__isnull=True, verified_at__isnull=True).first()
-    context = _wizard_context(invitation, services.STEP_VERIFY) | {
+    return _verify_page(request, invitation, code_form, status=status)
+
+
+def _verify_page(
+    request: HttpRequest, invitation: Invitation, code_form: CodeForm, *, status: int
+) -> HttpResponse:
+    state = WizardState.load(invitation)
+    context = _wizard_context(invitation, Step.VERIFY) | {
         "code_form": code_form,
-        "code_sent": latest,
-        "is_landline": is_landline,
-        "masked_phone": masked_phone(data.get("phone", "")),
-        "verified": "verified" in data,
+        "code_sent": access.waiting_code(invitation),
+        "is_landline": state.is_landline,
+        "masked_phone": masked_phone(state.phone or ""),
     }
     return render(request, "onboarding/step_verify.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-@wizard_view(services.STEP_TERMS)
+@wizard_view(Step.TERMS)
 def terms_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     form = TermsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -296,18 +304,18 @@ def terms_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
             services.complete_registration(
                 invitation_id=invitation.pk, accepted_terms=form.cleaned_data["accept"]
             )
-        except services.AlreadyRegistered:
+        except AlreadyRegistered:
             return _already_registered(request)
-        except services.LinkInvalid:
+        except LinkInvalid:
             return _link_invalid(request)
-        except services.OnboardingError as error:
+        except OnboardingError as error:
             messages.error(request, str(error))
             return _after(invitation)
         # The session stays bound to the (now used) invitation so that another tab of this
         # browser gets "already complete" rather than "link no longer valid"; that page
         # unbinds it.
         return redirect("onboarding:done")
-    context = _wizard_context(invitation, services.STEP_TERMS) | {"form": form}
+    context = _wizard_context(invitation, Step.TERMS) | {"form": form}
     return render(request, "onboarding/step_terms.html", context, status=_status(form))
 
 
@@ -325,7 +333,7 @@ def fresh_link(request: HttpRequest) -> HttpResponse:
             services.request_fresh_link(
                 email=form.cleaned_data["email"], client_ip=client_ip(request)
             )
-        except services.TooManyRequests as error:
+        except TooManyRequests as error:
             form.add_error(None, str(error))
             return render(request, "onboarding/fresh_link.html", {"form": form}, status=429)
         return render(request, "onboarding/fresh_link_sent.html")
@@ -339,7 +347,7 @@ def resend_link(request: HttpRequest) -> HttpResponse:
     token = request.POST.get("token", "")
     try:
         services.request_fresh_link_for(token=token, client_ip=client_ip(request))
-    except services.TooManyRequests as error:
+    except TooManyRequests as error:
         return _link_invalid(request, token, error=str(error), status=429)
     return render(request, "onboarding/fresh_link_resent.html")
 
