@@ -14,6 +14,7 @@ from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from securemail.accounts.models import Specialty
@@ -201,10 +202,7 @@ def you_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @wizard_view(Step.SPECIALTY)
 def specialty_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    if request.method == "POST" and "choose_specialty" in request.POST:
-        # Without JavaScript: "Show procedures" reloads the page with the usual ones ticked.
-        form = _specialty_form_for(request.POST.get("specialty", ""), npi=request.POST.get("npi"))
-    elif request.method == "POST":
+    if request.method == "POST":
         form = SpecialtyForm(request.POST)
         if form.is_valid():
             services.save_specialty_step(
@@ -223,11 +221,26 @@ def specialty_step(request: HttpRequest, invitation: Invitation) -> HttpResponse
                 "npi": state.npi or "",
             }
         )
-    context = _wizard_context(invitation, Step.SPECIALTY) | {"form": form}
-    return render(request, "onboarding/step_specialty.html", context, status=_status(form))
+    return _specialty_page(request, invitation, form)
 
 
-def _specialty_form_for(slug: str, npi: str | None = None) -> SpecialtyForm:
+@require_GET
+@wizard_view(Step.SPECIALTY)
+def procedures(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    """The procedure checkboxes with the chosen specialty's usual ones ticked; saves nothing.
+    For htmx (the specialty select's change) the fragment; for the "Show procedures" button
+    (no JavaScript) the whole step, with the NPI typed so far."""
+    form = _specialty_form_for(request.GET.get("specialty", ""), npi=request.GET.get("npi"))
+    if request.headers.get("HX-Request") == "true":
+        response = render(request, "onboarding/_procedures.html", {"form": form})
+    else:
+        response = _specialty_page(request, invitation, form)
+    # One URL, two answers: a cache must tell them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _specialty_form_for(slug: str, npi: str | None) -> SpecialtyForm:
     specialty = Specialty.objects.filter(slug=slug).first()
     usual = list(specialty.usual_procedures.values_list("slug", flat=True)) if specialty else []
     return SpecialtyForm(
@@ -235,51 +248,47 @@ def _specialty_form_for(slug: str, npi: str | None = None) -> SpecialtyForm:
     )
 
 
-@require_GET
-@wizard_view(Step.SPECIALTY)
-def procedures_fragment(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    """htmx: the procedure checkboxes with the chosen specialty's usual ones ticked."""
-    form = _specialty_form_for(request.GET.get("specialty", ""))
-    return render(request, "onboarding/_procedures.html", {"form": form})
+def _specialty_page(
+    request: HttpRequest, invitation: Invitation, form: SpecialtyForm
+) -> HttpResponse:
+    context = _wizard_context(invitation, Step.SPECIALTY) | {"form": form}
+    return render(request, "onboarding/step_specialty.html", context, status=_status(form))
 
 
 @require_http_methods(["GET", "POST"])
 @wizard_view(Step.VERIFY)
 def verify_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
-    code_form = CodeForm(request.POST if "code" in request.POST else None)
-    status = 200
-    if request.method == "POST" and "send" in request.POST:
-        send_form = SendCodeForm(request.POST)
-        if send_form.is_valid():
-            try:
-                sent = services.send_code(
-                    invitation=invitation, channel=send_form.cleaned_data["channel"]
-                )
-            except OnboardingError as error:
-                messages.error(request, str(error))
-                status = 400
-            else:
-                messages.success(
-                    request,
-                    f"We sent a new code to {sent.shown_destination}. "
-                    "Earlier codes no longer work.",
-                )
-                return redirect("onboarding:step", step=Step.VERIFY)
-        else:
-            messages.error(request, "Choose how to receive your code.")
-            status = 400
-    elif request.method == "POST" and code_form.is_valid():
+    """The verify step; its POST checks a typed code (send_code, at its own URL, sends one)."""
+    code_form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and code_form.is_valid():
         try:
             services.check_code(invitation=invitation, code=code_form.cleaned_data["code"])
         except CodeRefused as error:
             code_form.add_error("code", str(error))
-            status = 400
         else:
             messages.success(request, "Your phone is verified.")
             return _after(invitation)
-    elif request.method == "POST":
-        status = 400
-    return _verify_page(request, invitation, code_form, status=status)
+    return _verify_page(request, invitation, code_form, status=_status(code_form))
+
+
+@require_POST
+@wizard_view(Step.VERIFY)
+def send_code(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+    """The verify step's "send me a code" buttons: a new code by the chosen channel, then
+    back to the step; the step with the reason (400) when no code could be sent."""
+    form = SendCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose how to receive your code.")
+        return _verify_page(request, invitation, CodeForm(), status=400)
+    try:
+        sent = services.send_code(invitation=invitation, channel=form.cleaned_data["channel"])
+    except OnboardingError as error:
+        messages.error(request, str(error))
+        return _verify_page(request, invitation, CodeForm(), status=400)
+    messages.success(
+        request, f"We sent a new code to {sent.shown_destination}. Earlier codes no longer work."
+    )
+    return redirect("onboarding:step", step=Step.VERIFY)
 
 
 def _verify_page(

@@ -149,8 +149,9 @@ def test_show_procedures_without_javascript_ticks_the_usual_ones_and_saves_nothi
     invitation.refresh_from_db()
     before = invitation.wizard_data
 
-    response = client.post(
-        "/register/specialty/", {"specialty": "endodontics", "choose_specialty": "1"}
+    # The "Show procedures" button: a GET of the procedures URL, without htmx's header.
+    response = client.get(
+        "/register/specialty/procedures/", {"specialty": "endodontics", "npi": "1234 567 893"}
     )
 
     assert response.status_code == 200
