@@ -8,17 +8,10 @@ module per flow:
 
 Every function runs in one transaction and follows one order: check the link or state,
 check rate limits, write, audit, queue notifications. Reads of invitations and the wizard's
-progress are in onboarding.access; what they raise is in onboarding.errors.
+progress are in onboarding.access; what both raise is in onboarding.errors.
 """
 
-from securemail.onboarding.errors import (
-    AlreadyRegistered,
-    CodeRefused,
-    LinkInvalid,
-    OnboardingError,
-    TooManyRequests,
-)
-from securemail.onboarding.services.codes import CodeSent, check_code, send_code
+from securemail.onboarding.services.codes import check_code, send_code
 from securemail.onboarding.services.finishing import complete_registration
 from securemail.onboarding.services.invitations import (
     invite,
@@ -33,12 +26,6 @@ from securemail.onboarding.services.wizard import (
 )
 
 __all__ = [
-    "AlreadyRegistered",
-    "CodeRefused",
-    "CodeSent",
-    "LinkInvalid",
-    "OnboardingError",
-    "TooManyRequests",
     "check_code",
     "complete_registration",
     "invite",
