@@ -42,7 +42,8 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
-    # What the wizard has collected so far (practice, person, specialty, verified phone).
+    # What the wizard has collected so far (practice, person, specialty, verified phone):
+    # read and written only through WizardState, below.
     wizard_data = models.JSONField(default=dict, blank=True)
 
     class Meta:
