@@ -1,5 +1,10 @@
+from dataclasses import asdict, dataclass, field
+from typing import Any, Self
+
 from django.conf import settings
 from django.db import models
+
+from securemail.accounts.models import User
 
 
 class RecipientRole(models.TextChoices):
@@ -37,7 +42,8 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
-    # What the wizard has collected so far (practice, person, specialty, verified phone).
+    # What the wizard has collected so far (practice, person, specialty, verified phone):
+    # read and written only through WizardState, below.
     wizard_data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -86,3 +92,107 @@ class PhoneVerification(models.Model):
 
     def __str__(self) -> str:
         return f"Code {self.pk} by {self.channel}"
+
+
+class Step(models.TextChoices):
+    """The registration wizard's steps in their order, titled; a role has some of them
+    (onboarding.access.steps_for)."""
+
+    PRACTICE = "practice", "Your practice"
+    YOU = "you", "About you"
+    SPECIALTY = "specialty", "Specialty and procedures"
+    VERIFY = "verify", "Verify your phone"
+    TERMS = "terms", "Terms of use"
+
+
+@dataclass(frozen=True)
+class PracticeDetails:
+    """The practice step's answers (the another-practice roles): the new practice's row."""
+
+    name: str
+    website: str
+    phone: str
+    address_line1: str
+    address_line2: str
+    city: str
+    state: str
+    postal_code: str
+
+
+@dataclass(frozen=True)
+class VerifiedPhone:
+    """What a verification code proved: the channel it came by and the number it was for."""
+
+    channel: str
+    phone: str
+
+    @property
+    def proves_phone(self) -> bool:
+        # An emailed code proves the address, not the phone.
+        return self.channel != PhoneVerification.Channel.EMAIL
+
+
+@dataclass
+class WizardState:
+    """What the wizard has collected so far, typed: the only reader and writer of
+    `Invitation.wizard_data`. None is "not given yet"; the JSON has only the keys given,
+    flat, as it always had: done, practice, full_name, phone, phone_type, specialty,
+    procedures, npi, verified."""
+
+    done: list[Step] = field(default_factory=list)
+    practice: PracticeDetails | None = None
+    full_name: str | None = None
+    phone: str | None = None
+    phone_type: str | None = None
+    specialty: str | None = None
+    procedures: list[str] | None = None
+    npi: str | None = None
+    verified: VerifiedPhone | None = None
+
+    @classmethod
+    def load(cls, invitation: Invitation) -> Self:
+        data = invitation.wizard_data
+        practice = data.get("practice")
+        verified = data.get("verified")
+        return cls(
+            done=[Step(step) for step in data.get("done", [])],
+            practice=PracticeDetails(**practice) if practice is not None else None,
+            full_name=data.get("full_name"),
+            phone=data.get("phone"),
+            phone_type=data.get("phone_type"),
+            specialty=data.get("specialty"),
+            procedures=data.get("procedures"),
+            npi=data.get("npi"),
+            verified=VerifiedPhone(**verified) if verified is not None else None,
+        )
+
+    def save(self, invitation: Invitation) -> None:
+        """Store this state as `invitation`'s progress (the caller holds the transaction)."""
+        data: dict[str, Any] = {
+            "done": [step.value for step in self.done] or None,
+            "practice": asdict(self.practice) if self.practice is not None else None,
+            "full_name": self.full_name,
+            "phone": self.phone,
+            "phone_type": self.phone_type,
+            "specialty": self.specialty,
+            "procedures": self.procedures,
+            "npi": self.npi,
+            "verified": asdict(self.verified) if self.verified is not None else None,
+        }
+        invitation.wizard_data = {key: value for key, value in data.items() if value is not None}
+        invitation.save(update_fields=["wizard_data"])
+
+    def is_done(self, step: Step) -> bool:
+        return step in self.done
+
+    def mark_done(self, step: Step) -> None:
+        self.done = [s for s in self.done if s != step] + [step]
+
+    def forget_verification(self) -> None:
+        """The phone changed: what verified the old one doesn't count for the new one."""
+        self.verified = None
+        self.done = [s for s in self.done if s != Step.VERIFY]
+
+    @property
+    def is_landline(self) -> bool:
+        return self.phone_type == User.PhoneType.LANDLINE

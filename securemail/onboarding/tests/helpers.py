@@ -161,7 +161,7 @@ def post_specialty(client: Client, **changes: Any) -> HttpResponse:
 
 
 def send_code(client: Client, channel: str = "sms") -> HttpResponse:
-    return client.post("/register/verify/", {"send": "1", "channel": channel})
+    return client.post("/register/verify/send/", {"channel": channel})
 
 
 def enter_code(client: Client, code: str) -> HttpResponse:

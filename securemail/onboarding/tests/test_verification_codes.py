@@ -1,5 +1,6 @@
 """The 6-digit verification code: wrong, exhausted, expired, replaced and re-used codes are
-refused with a message the person can act on; sending is rate limited; only a hash is kept."""
+refused with a message the person can act on; sending is rate limited; only a hash is kept;
+sending a code and checking one are two URLs, one action each."""
 
 from datetime import timedelta
 
@@ -11,10 +12,15 @@ from django.utils import timezone
 from securemail.accounts.models import User
 from securemail.audit.models import AuditEvent
 from securemail.core import tokens
-from securemail.onboarding.models import Invitation, PhoneVerification
+from securemail.notifications.models import OutboxText
+from securemail.onboarding import services
+from securemail.onboarding.errors import CodeRefused
+from securemail.onboarding.models import Invitation, PhoneVerification, WizardState
 from securemail.onboarding.tests.helpers import (
+    INVALID_LINK_TEXT,
     MAILBOX,
     OTHER_PHONE,
+    PHONE_E164,
     PHONE_INBOX,
     enter_code,
     invite,
@@ -295,3 +301,159 @@ def test_only_a_hash_of_the_code_is_stored(on_verify_step: tuple[Invitation, Cli
     assert tokens.code_matches(
         code, salt=str(verification.pk), expected_hash=verification.code_hash
     )
+
+
+# --- one URL to send a code, the step's own URL to check it ----------------------------------
+
+
+def test_the_send_url_sends_a_code_and_goes_back_to_the_step(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    invitation, client = on_verify_step
+
+    response = client.post("/register/verify/send/", {"channel": "sms"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/register/verify/"
+    sent = PhoneVerification.objects.get(invitation=invitation)
+    assert (sent.channel, sent.destination) == ("sms", PHONE_E164)
+    queued = OutboxText.objects.get(kind="verification_code")
+    assert (queued.channel, queued.to_phone) == ("sms", PHONE_E164)
+    assert AuditEvent.objects.filter(
+        event="onboarding:code:send", target=f"invitation:{invitation.pk}"
+    ).exists()
+    page = client.get("/register/verify/").content.decode()
+    assert "We sent a new code to (•••) •••-0177. Earlier codes no longer work." in page
+
+
+def test_each_form_of_the_verify_step_posts_to_the_url_of_its_action(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    _, client = on_verify_step
+    before = client.get("/register/verify/").content.decode()
+    _sent_code(client)
+
+    after = client.get("/register/verify/").content.decode()
+
+    # Text, call and email: three forms to the send URL; the code's form to the step's URL.
+    assert before.count('action="/register/verify/send/"') == 3
+    assert 'action="/register/verify/"' not in before
+    assert after.count('action="/register/verify/send/"') == 3
+    assert after.count('action="/register/verify/"') == 1
+    assert 'name="send"' not in after
+
+
+def test_the_send_url_only_takes_a_post(on_verify_step: tuple[Invitation, Client]) -> None:
+    invitation, client = on_verify_step
+
+    response = client.get("/register/verify/send/", {"channel": "sms"})
+
+    assert response.status_code == 405
+    assert not PhoneVerification.objects.filter(invitation=invitation).exists()
+
+
+def test_the_send_url_without_a_registration_gets_the_invalid_link_page(doctor: User) -> None:
+    invite(doctor, EMAIL, "staff_my_practice")
+
+    response = Client().post("/register/verify/send/", {"channel": "email"})
+
+    assert response.status_code == 404
+    assert INVALID_LINK_TEXT in response.content.decode()
+    assert not PhoneVerification.objects.exists()
+    assert len(MAILBOX.to(EMAIL)) == 1  # the welcome email only
+
+
+def test_the_send_url_after_the_invitation_expired_gets_the_invalid_link_page(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    invitation, client = on_verify_step
+    Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+
+    response = client.post("/register/verify/send/", {"channel": "sms"})
+
+    assert response.status_code == 404
+    assert INVALID_LINK_TEXT in response.content.decode()
+    assert not PhoneVerification.objects.filter(invitation=invitation).exists()
+
+
+def test_the_send_url_without_a_channel_is_refused(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    invitation, client = on_verify_step
+
+    response = client.post("/register/verify/send/", {})
+
+    assert response.status_code == 400
+    assert "Choose how to receive your code." in response.content.decode()
+    assert not PhoneVerification.objects.filter(invitation=invitation).exists()
+
+
+def test_the_send_url_cannot_skip_the_step_about_you(doctor: User) -> None:
+    invitation, join_path = invite(doctor, EMAIL, "staff_my_practice")
+    client = start(join_path)
+
+    response = client.post("/register/verify/send/", {"channel": "email"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/register/you/"
+    assert not PhoneVerification.objects.filter(invitation=invitation).exists()
+
+
+def test_posting_a_send_field_to_the_step_checks_a_code_and_sends_none(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    invitation, client = on_verify_step
+
+    response = client.post("/register/verify/", {"send": "1", "channel": "sms"})
+
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert not PhoneVerification.objects.filter(invitation=invitation).exists()
+
+
+# --- check_code raises ---------------------------------------------------------------------
+
+
+def test_check_code_raises_when_no_code_is_waiting(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    invitation, _ = on_verify_step
+    invitation.refresh_from_db()
+
+    with pytest.raises(CodeRefused) as refused:
+        services.check_code(invitation=invitation, code="123456")
+
+    assert str(refused.value) == "There is no code waiting. Send a new code."
+    assert WizardState.load(invitation).verified is None
+
+
+def test_check_code_raises_for_a_wrong_code_and_keeps_the_try_counted(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    invitation, client = on_verify_step
+    code = _sent_code(client)
+    invitation.refresh_from_db()
+
+    with pytest.raises(CodeRefused) as refused:
+        services.check_code(invitation=invitation, code=wrong(code))
+
+    assert str(refused.value) == "That code is not right. 4 tries left."
+    assert PhoneVerification.objects.get(invitation=invitation).attempts == 1
+    assert not _is_verified(invitation)
+
+
+def test_check_code_returns_once_the_phone_is_verified(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    invitation, client = on_verify_step
+    code = _sent_code(client)
+    invitation.refresh_from_db()
+
+    services.check_code(invitation=invitation, code=code)
+
+    invitation.refresh_from_db()
+    state = WizardState.load(invitation)
+    assert state.verified is not None
+    assert (state.verified.channel, state.verified.phone) == ("sms", PHONE_E164)
+    assert state.verified.proves_phone
+    assert PhoneVerification.objects.get(invitation=invitation).verified_at is not None

@@ -11,6 +11,7 @@ from securemail.accounts.models import Practice, User
 from securemail.notifications.models import OutboxEmail
 from securemail.onboarding.models import Invitation, PhoneVerification
 from securemail.onboarding.tests.helpers import (
+    INVALID_LINK_TEXT,
     MAILBOX,
     OTHER_PHONE,
     OTHER_PHONE_E164,
@@ -149,8 +150,9 @@ def test_show_procedures_without_javascript_ticks_the_usual_ones_and_saves_nothi
     invitation.refresh_from_db()
     before = invitation.wizard_data
 
-    response = client.post(
-        "/register/specialty/", {"specialty": "endodontics", "choose_specialty": "1"}
+    # The "Show procedures" button: a GET of the procedures URL, without htmx's header.
+    response = client.get(
+        "/register/specialty/procedures/", {"specialty": "endodontics", "npi": "1234 567 893"}
     )
 
     assert response.status_code == 200
@@ -159,6 +161,72 @@ def test_show_procedures_without_javascript_ticks_the_usual_ones_and_saves_nothi
         assert f'value="{slug}" checked' in page
     invitation.refresh_from_db()
     assert invitation.wizard_data == before
+
+
+def test_show_procedures_without_javascript_answers_the_whole_step_posting_to_the_step(
+    doctor: User,
+) -> None:
+    _, client = _started(doctor, "doctor_my_practice")
+    post_you(client)
+    step_page = client.get("/register/specialty/").content.decode()
+
+    response = client.get(
+        "/register/specialty/procedures/", {"specialty": "endodontics", "npi": VALID_NPI}
+    )
+
+    page = response.content.decode()
+    assert "<h1>Specialty and procedures" in page
+    # The answers are posted to the step, whichever URL showed them.
+    assert '<form method="post" action="/register/specialty/"' in page
+    assert '<option value="endodontics" selected>' in page
+    assert f'value="{VALID_NPI}"' in page
+    assert "HX-Request" in response["Vary"]
+    # The button is a GET of the procedures URL (no JavaScript needed), hidden with it.
+    assert (
+        'formaction="/register/specialty/procedures/" formmethod="get" class="secondary js-hide"'
+        in step_page
+    )
+    assert 'name="choose_specialty"' not in step_page
+    # Continuing from that page saves the specialty.
+    assert post_specialty(client)["Location"] == "/register/verify/"
+
+
+def test_htmx_gets_only_the_procedures_fragment(doctor: User) -> None:
+    _, client = _started(doctor, "doctor_my_practice")
+    post_you(client)
+
+    response = client.get(
+        "/register/specialty/procedures/",
+        {"specialty": "endodontics"},
+        headers={"HX-Request": "true"},
+    )
+
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert fragment.lstrip().startswith('<fieldset id="procedures"')
+    assert "<h1>" not in fragment
+    for slug in usual_procedures("endodontics"):
+        assert f'value="{slug}" checked' in fragment
+    assert "HX-Request" in response["Vary"]
+
+
+def test_the_procedures_url_keeps_the_wizard_rules(doctor: User) -> None:
+    _, doctor_client = _started(doctor, "doctor_my_practice")
+    _, patient_join = invite(doctor, "new.patient@example.test", "patient")
+    patient = start(patient_join)
+    query = {"specialty": "endodontics"}
+
+    too_early = doctor_client.get("/register/specialty/procedures/", query)
+    not_for_patients = patient.get("/register/specialty/procedures/", query)
+    anonymous = Client().get("/register/specialty/procedures/", query)
+    post_you(doctor_client)
+    posted = doctor_client.post("/register/specialty/procedures/", query)
+
+    assert too_early["Location"] == "/register/you/"
+    assert not_for_patients["Location"] == "/register/you/"
+    assert anonymous.status_code == 404
+    assert INVALID_LINK_TEXT in anonymous.content.decode()
+    assert posted.status_code == 405
 
 
 # --- the practice (another-practice roles) ----------------------------------------------------

@@ -1,0 +1,39 @@
+"""The only writers of invitations, registration progress and verification codes, one
+module per flow:
+
+- `invitations`: invite (messaging, while sending), starting the registration, fresh links;
+- `wizard`: saving the wizard's steps;
+- `codes`: sending and checking verification codes;
+- `finishing`: completing the registration.
+
+Every function runs in one transaction and follows one order: check the link or state,
+check rate limits, write, audit, queue notifications. Reads of invitations and the wizard's
+progress are in onboarding.access; what both raise is in onboarding.errors.
+"""
+
+from securemail.onboarding.services.codes import check_code, send_code
+from securemail.onboarding.services.finishing import complete_registration
+from securemail.onboarding.services.invitations import (
+    invite,
+    request_fresh_link,
+    request_fresh_link_for,
+    start_registration,
+)
+from securemail.onboarding.services.wizard import (
+    save_practice_step,
+    save_specialty_step,
+    save_you_step,
+)
+
+__all__ = [
+    "check_code",
+    "complete_registration",
+    "invite",
+    "request_fresh_link",
+    "request_fresh_link_for",
+    "save_practice_step",
+    "save_specialty_step",
+    "save_you_step",
+    "send_code",
+    "start_registration",
+]

@@ -1,0 +1,143 @@
+"""Invitations: the invite itself, starting the registration, and fresh links.
+
+`invite` is called by messaging while it sends a message (inside that transaction); the
+others by onboarding's views for the link's holder. Side effects: the invited account,
+the invitation (only its link's hash), audit entries and the welcome email in the outbox.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from securemail.accounts import services as account_services
+from securemail.accounts.models import User, normalize_email
+from securemail.audit import services as audit
+from securemail.audit.events import Event
+from securemail.core import ratelimit, tokens
+from securemail.core.limits import limits
+from securemail.onboarding.access import invited_address_for_link
+from securemail.onboarding.emails import queue_welcome_email
+from securemail.onboarding.errors import TooManyRequests
+from securemail.onboarding.models import DOCTOR_ROLES, IN_MY_PRACTICE, Invitation, RecipientRole
+
+
+def _kind_for_role(role: RecipientRole) -> str:
+    if role in DOCTOR_ROLES:
+        return User.Kind.DOCTOR
+    if role == RecipientRole.PATIENT:
+        return User.Kind.PATIENT
+    return User.Kind.STAFF
+
+
+def invite(*, inviter: User, email: str, role: RecipientRole) -> Invitation:
+    """Create a free, invited account for a new address and queue its role's welcome email.
+
+    Called by messaging while it sends a message, inside that transaction. The caller has
+    already checked that `inviter` is a paid member of a practice and that `email` is new.
+    """
+    role = RecipientRole(role)
+    assert inviter.practice is not None
+    invitee = User.objects.create_user(
+        email,
+        kind=_kind_for_role(role),
+        practice=inviter.practice if role in IN_MY_PRACTICE else None,
+        invited_by=inviter,
+        status=User.Status.INVITED,
+    )
+    token, token_hash = tokens.new_link_token()
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        invitee=invitee,
+        invited_by=inviter,
+        role=role,
+        token_hash=token_hash,
+        created_at=now,
+        link_sent_at=now,
+        expires_at=now + timedelta(days=limits().invitation_days),
+    )
+    audit.record(
+        Event.INVITATION_CREATED,
+        actor_id=inviter.pk,
+        practice_id=inviter.practice_id,
+        target=f"user:{invitee.pk}",
+        data={"role": role.value},
+    )
+    queue_welcome_email(invitation, token, again=False)
+    return invitation
+
+
+def start_registration(*, invitation: Invitation) -> None:
+    """The invitee pressed "Start" on the link's page (a POST: mail scanners only GET).
+    Marks the invitation opened (audited, once) and the account started."""
+    with transaction.atomic():
+        if invitation.opened_at is None:
+            invitation.opened_at = timezone.now()
+            invitation.save(update_fields=["opened_at"])
+            audit.record(
+                Event.INVITATION_OPENED,
+                actor_id=invitation.invitee_id,
+                target=f"invitation:{invitation.pk}",
+            )
+        if invitation.invitee.status == User.Status.INVITED:
+            User.objects.filter(pk=invitation.invitee_id).update(status=User.Status.STARTED)
+
+
+def request_fresh_link(*, email: str, client_ip: str) -> None:
+    """Someone types the address they were invited at and asks for a fresh link. Rate
+    limited per client address and per address (TooManyRequests); says nothing about
+    whether the address exists."""
+    _spend_fresh_link(client_ip=client_ip, email=email)
+    _send_fresh_link(email=email)
+
+
+def request_fresh_link_for(*, token: str, client_ip: str) -> None:
+    """The "no longer valid" page's button: a fresh link to the address an old link was
+    sent to, never shown. Rate limited like request_fresh_link; nothing is sent for a link
+    we never sent."""
+    email = invited_address_for_link(token)
+    _spend_fresh_link(client_ip=client_ip, email=email)
+    if email is not None:
+        _send_fresh_link(email=email)
+
+
+def _spend_fresh_link(*, client_ip: str, email: str | None) -> None:
+    keys = [f"ip:{client_ip}"] + ([f"email:{normalize_email(email)}"] if email else [])
+    try:
+        ratelimit.spend("fresh_link", *keys)
+    except ratelimit.RateLimited:
+        raise TooManyRequests("Too many requests. Wait an hour and try again.") from None
+
+
+def _send_fresh_link(*, email: str) -> None:
+    """Send a fresh registration link (or a set-password link, if the wizard is done) to
+    an invited address. Says nothing about whether the address exists."""
+    user = User.objects.filter(email=normalize_email(email)).first()
+    if user is None:
+        return
+    if user.status == User.Status.REGISTERED:
+        account_services.send_password_link(email=user.email)
+        return
+    if user.status not in {User.Status.INVITED, User.Status.STARTED}:
+        return
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("invited_by__practice", "invitee")
+            .filter(invitee=user, used_at__isnull=True)
+            .first()
+        )
+        if invitation is None:
+            return
+        token, token_hash = tokens.new_link_token()
+        now = timezone.now()
+        invitation.token_hash = token_hash
+        invitation.link_sent_at = now
+        invitation.expires_at = now + timedelta(days=limits().invitation_days)
+        invitation.save(update_fields=["token_hash", "link_sent_at", "expires_at"])
+        audit.record(
+            Event.INVITATION_FRESH_LINK,
+            actor_id=None,
+            target=f"invitation:{invitation.pk}",
+        )
+        queue_welcome_email(invitation, token, again=True)
