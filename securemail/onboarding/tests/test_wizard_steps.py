@@ -526,3 +526,29 @@ def test_a_channel_that_does_not_exist_is_refused(doctor: User) -> None:
     assert response.status_code == 400
     assert "Choose how to receive your code." in response.content.decode()
     assert not PhoneVerification.objects.filter(invitation=invitation).exists()
+
+
+def test_a_csrf_token_that_went_into_the_show_procedures_url_never_works_again(
+    doctor: User,
+) -> None:
+    import re
+
+    _, client = _started(doctor, "doctor_my_practice")
+    post_you(client)
+    client.handler.enforce_csrf_checks = True
+    token_of = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+    [old] = token_of.findall(client.get("/register/specialty/").content.decode())
+
+    # Without JavaScript the button sends the whole form, token included, in the URL.
+    shown = client.get(
+        "/register/specialty/procedures/",
+        {"csrfmiddlewaretoken": old, "specialty": "endodontics", "npi": VALID_NPI},
+    )
+    [fresh] = token_of.findall(shown.content.decode())
+    answers = {"specialty": "endodontics", "procedures": usual_procedures("endodontics")}
+
+    refused = client.post("/register/specialty/", {**answers, "csrfmiddlewaretoken": old})
+    accepted = client.post("/register/specialty/", {**answers, "csrfmiddlewaretoken": fresh})
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 302

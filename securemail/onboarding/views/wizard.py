@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
@@ -35,7 +36,7 @@ from securemail.onboarding.views.verify import verify_step
 
 @require_GET
 @wizard_view(None)
-def resume(request: HttpRequest, invitation: Invitation) -> HttpResponse:
+def resume(_request: HttpRequest, invitation: Invitation) -> HttpResponse:
     return to_next_step(invitation)
 
 
@@ -128,6 +129,10 @@ def procedures(request: HttpRequest, invitation: Invitation) -> HttpResponse:
     if request.headers.get("HX-Request") == "true":
         response = render(request, "onboarding/_procedures.html", {"form": form})
     else:
+        if "csrfmiddlewaretoken" in request.GET:
+            # The button submits the step's whole form as a GET, CSRF token included: a
+            # token that has been in a URL (logs, history) must never work again.
+            rotate_token(request)
         response = _specialty_page(request, invitation, form)
     # One URL, two answers: a cache must tell them apart.
     patch_vary_headers(response, ["HX-Request"])
