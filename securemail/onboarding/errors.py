@@ -21,3 +21,8 @@ class TooManyRequests(OnboardingError):
 class CodeRefused(OnboardingError):
     """A typed verification code did not verify the phone (wrong, expired, out of tries,
     replaced, or too many checks): the message says what to do next."""
+
+
+class CodeChecksLimited(CodeRefused, TooManyRequests):
+    """Too many codes typed in a short time: refused without checking (the page answers
+    429)."""

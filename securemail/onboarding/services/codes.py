@@ -19,7 +19,12 @@ from securemail.core import ratelimit, tokens
 from securemail.core.limits import limits
 from securemail.core.phones import masked_phone
 from securemail.onboarding.emails import queue_code
-from securemail.onboarding.errors import CodeRefused, OnboardingError
+from securemail.onboarding.errors import (
+    CodeChecksLimited,
+    CodeRefused,
+    OnboardingError,
+    TooManyRequests,
+)
 from securemail.onboarding.models import (
     Invitation,
     PhoneVerification,
@@ -55,7 +60,7 @@ def send_code(*, invitation: Invitation, channel: str) -> CodeSent:
         ratelimit.spend("code_send_invitation", str(invitation.pk))
         ratelimit.spend("code_send_number", destination)
     except ratelimit.RateLimited:
-        raise OnboardingError(
+        raise TooManyRequests(
             "Too many codes were sent. Wait an hour, or use another way to get your code."
         ) from None
     code = tokens.new_code()
@@ -91,7 +96,9 @@ def check_code(*, invitation: Invitation, code: str) -> None:
     try:
         ratelimit.spend("code_check", str(invitation.pk))
     except ratelimit.RateLimited:
-        raise CodeRefused("Too many tries. Wait a few minutes, then send a new code.") from None
+        raise CodeChecksLimited(
+            "Too many tries. Wait a few minutes, then send a new code."
+        ) from None
     code = "".join(code.split())
     if len(code) != 6 or not code.isdigit():
         raise CodeRefused("Enter the 6 digits of the code we sent.")

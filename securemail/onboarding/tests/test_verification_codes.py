@@ -218,7 +218,7 @@ def test_the_sixth_code_in_an_hour_is_refused_with_a_clear_message(
 
     refused = send_code(client, "sms")
 
-    assert refused.status_code == 400
+    assert refused.status_code == 429
     assert "Too many codes were sent. Wait an hour" in refused.content.decode()
     assert PhoneVerification.objects.filter(invitation=invitation).count() == 5
     assert len(MAILBOX.to(PHONE_INBOX)) == 4
@@ -232,7 +232,7 @@ def test_the_code_limit_lifts_after_an_hour(
     invitation, client = on_verify_step
     for _ in range(5):
         _sent_code(client, "email")
-    assert send_code(client, "email").status_code == 400
+    assert send_code(client, "email").status_code == 429
     now = timezone.now()
 
     # The person keeps the page open (the session lives 30 minutes from the last request).
@@ -255,7 +255,7 @@ def test_the_code_limit_of_one_invitation_does_not_block_another(
     _, client = on_verify_step
     for _ in range(5):
         _sent_code(client, "email")
-    assert send_code(client, "email").status_code == 400
+    assert send_code(client, "email").status_code == 429
     _, join_path = invite(doctor, "someone.else@example.test", "patient")
     other = start(join_path)
     post_you(other, phone=OTHER_PHONE)
@@ -278,7 +278,7 @@ def test_one_number_gets_at_most_five_codes_an_hour_whoever_asks(
 
     refused = send_code(other, "sms")
 
-    assert refused.status_code == 400
+    assert refused.status_code == 429
     assert "Too many codes were sent." in refused.content.decode()
     assert not PhoneVerification.objects.filter(invitation=other_invitation).exists()
     assert len(MAILBOX.to(PHONE_INBOX)) == 5
@@ -457,3 +457,21 @@ def test_check_code_returns_once_the_phone_is_verified(
     assert (state.verified.channel, state.verified.phone) == ("sms", PHONE_E164)
     assert state.verified.proves_phone
     assert PhoneVerification.objects.get(invitation=invitation).verified_at is not None
+
+
+def test_typing_codes_too_fast_waits_with_429_and_checks_nothing(
+    on_verify_step: tuple[Invitation, Client],
+) -> None:
+    invitation, client = on_verify_step
+    # Each code allows five wrong tries; a new code each time keeps them coming.
+    for _ in range(4):
+        code = _sent_code(client, "email")
+        for _ in range(5):
+            assert enter_code(client, wrong(code)).status_code == 400
+    code = _sent_code(client, "sms")
+
+    refused = enter_code(client, code)
+
+    assert refused.status_code == 429
+    assert "Too many tries. Wait a few minutes" in refused.content.decode()
+    assert not _is_verified(invitation)

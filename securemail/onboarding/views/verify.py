@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from securemail.core.phones import masked_phone
 from securemail.onboarding import access, services
-from securemail.onboarding.errors import CodeRefused, OnboardingError
+from securemail.onboarding.errors import CodeRefused, OnboardingError, TooManyRequests
 from securemail.onboarding.forms import CodeForm, SendCodeForm
 from securemail.onboarding.models import Invitation, Step, WizardState
 from securemail.onboarding.views.common import (
@@ -29,6 +29,8 @@ def verify_step(request: HttpRequest, invitation: Invitation) -> HttpResponse:
             services.check_code(invitation=invitation, code=code_form.cleaned_data["code"])
         except CodeRefused as error:
             code_form.add_error("code", str(error))
+            if isinstance(error, TooManyRequests):
+                return _verify_page(request, invitation, code_form, status=429)
         else:
             messages.success(request, "Your phone is verified.")
             return to_next_step(invitation)
@@ -48,7 +50,8 @@ def send_code(request: HttpRequest, invitation: Invitation) -> HttpResponse:
         sent = services.send_code(invitation=invitation, channel=form.cleaned_data["channel"])
     except OnboardingError as error:
         messages.error(request, str(error))
-        return _verify_page(request, invitation, CodeForm(), status=400)
+        status = 429 if isinstance(error, TooManyRequests) else 400
+        return _verify_page(request, invitation, CodeForm(), status=status)
     messages.success(
         request, f"We sent a new code to {sent.shown_destination}. Earlier codes no longer work."
     )
