@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from conftest import PASSWORD, code_in, email_html, email_text, links_in
 from securemail.core import ratelimit
 from securemail.notifications.services import deliver_due
+from tests.support import PASSWORD, code_in, email_html, email_text, links_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -131,6 +131,7 @@ def assert_no_phi(text: str) -> None:
 # --- the seed flow ---------------------------------------------------------------------------
 
 
+@pytest.mark.smtp
 @pytest.mark.parametrize("role", list(ROLE_OPTIONS))
 def test_new_recipient_registers_reads_and_replies_in_browser(
     role: str,
@@ -366,6 +367,7 @@ def test_free_user_sees_why_compose_is_closed(
 # --- accessibility ------------------------------------------------------------------------------
 
 
+@pytest.mark.smtp
 def test_compose_and_about_you_have_no_serious_axe_violations(
     doctor: Any, live_server: Any, smtp_server: Any, settings: Any, new_page: Any
 ) -> None:

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from conftest import code_in, email_html, email_text, links_in
 from securemail.accounts.models import Practice, User
 from securemail.messaging.models import Delivery, Message
 from securemail.notifications.services import deliver_due
 from securemail.onboarding.models import Invitation
+from tests.support import code_in, email_html, email_text, links_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.smtp]
 
 SUBJECT = "Crown prep for tooth 14 — confidential"
 BODY = "Patient presents with fractured cusp on 14. Hypertension, on lisinopril."
