@@ -25,6 +25,7 @@ test: $(STAMP)
 check: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/djlint securemail --lint
 	$(VENV)/bin/mypy securemail
 	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=securemail.settings_test $(PY) manage.py makemigrations --check --dry-run

@@ -1,29 +1,59 @@
-"""Shared test fixtures: personas, a loopback SMTP server and a real Chromium.
+"""Shared test fixtures and hooks: personas, a loopback SMTP server, a real Chromium, and
+the checks that every test is marked for the servers it starts.
 
 Personas (STYLE.md): a paid doctor who manages one practice, a paid staff member and a free
-staff member of it, a paid doctor of another practice, a patient, and an outsider.
+staff member of it, a paid doctor of another practice, a patient, and an outsider. Plain
+helpers (the personas' password, email parsing, ...) live in tests/support.py.
 """
 
+import logging
 import os
-import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from tests.support import PASSWORD, SmtpSink, free_port, smtp_mailers
+
 # Django's live_server runs in a thread; Playwright's sync API looks async to Django.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-PASSWORD = "correct horse battery staple 42"
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# A test that uses one of these fixtures (directly or through another fixture) must carry
+# the marker, so `-m "not browser"` or `-m smtp` select exactly what needs those servers.
+# (`catcher`, in the mail catcher's tests, starts the development SMTP catcher.)
+FIXTURES_NEEDING_MARKER = {
+    "smtp": {"smtp_server", "catcher"},
+    "browser": {"chromium", "new_page"},
+}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: Any) -> Iterator[Any]:
+    """Fail the collection of a module (or class) holding a test that uses a server fixture
+    without the server's marker, naming the test. (A failed collection report, not an
+    exception: pytest-xdist's workers report it like any other collection error.)"""
+    report = yield
+    if report.passed:
+        unmarked = [
+            f"{item.nodeid} uses {', '.join(sorted(used))} without @pytest.mark.{marker}"
+            for item in report.result
+            if isinstance(item, pytest.Item)
+            for marker, fixtures in FIXTURES_NEEDING_MARKER.items()
+            if (used := fixtures & set(getattr(item, "fixturenames", ())))
+            and item.get_closest_marker(marker) is None
+        ]
+        if unmarked:
+            report.outcome = "failed"
+            report.longrepr = "tests without the marker of the server they use:\n  " + (
+                "\n  ".join(unmarked)
+            )
+            report.result = []
+    return report
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -153,55 +183,34 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture
+def own_files(settings: Any, tmp_path: Path) -> Iterator[Path]:
+    """A file store of the test's own, so the blob files under it are exactly this test's."""
+    from securemail.core.blobs import blob_store
+
+    blob_store.cache_clear()
+    settings.MEDIA_ROOT = tmp_path / "files"
+    yield settings.MEDIA_ROOT
+    blob_store.cache_clear()
+
+
+@pytest.fixture
+def all_logs(caplog: Any) -> Iterator[Any]:
+    """Capture every record at DEBUG from every logger. The "django" logger does not
+    propagate to the root (settings.LOGGING), so the capture handler joins it too."""
+    django_logger = logging.getLogger("django")
+    old_level = django_logger.level
+    django_logger.addHandler(caplog.handler)
+    django_logger.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    try:
+        yield caplog
+    finally:
+        django_logger.removeHandler(caplog.handler)
+        django_logger.setLevel(old_level)
+
+
 # --- email ------------------------------------------------------------------------------
-
-
-class SmtpSink:
-    """Collects what an SMTP client delivers to 127.0.0.1:<port>."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        # Address → SMTP reply for RCPT TO, e.g. "550 5.1.1 No such user" (a bounce).
-        self.refuse: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
-    ) -> str:
-        refusal = self.refuse.get(address.lower())
-        if refusal:
-            return refusal
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(
-            envelope.original_content or envelope.content, policy=policy.default
-        )
-        with self._lock:
-            self.messages.append(parsed)  # type: ignore[arg-type]
-            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self._lock:
-            return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
-
-    def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.to(address)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} email(s) to {address}, got {len(self.to(address))}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -213,39 +222,11 @@ def smtp_server(settings: Any) -> Iterator[SmtpSink]:
     port = free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
-    mailers = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 10},
-        }
-    }
     # Through pytest-django's `settings`, so a test that also changes MAILERS can't leave
     # this server's address behind when both are undone.
-    settings.MAILERS = mailers
+    settings.MAILERS = smtp_mailers(port)
     yield sink
     controller.stop()
-
-
-def email_text(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def email_html(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("html",))
-    assert part is not None
-    return str(part.get_content())
-
-
-def links_in(text: str) -> list[str]:
-    return re.findall(r"https?://[^\s<>\"']+", text)
-
-
-def code_in(text: str) -> str:
-    match = re.search(r"\b(\d{6})\b", text)
-    assert match, f"no 6-digit code in {text!r}"
-    return match.group(1)
 
 
 # --- browser ----------------------------------------------------------------------------
@@ -276,8 +257,14 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(chromium: Any) -> Iterator[Any]:
-    """Open pages in fresh browser contexts (one per person), closed after the test."""
+    """Open pages in fresh browser contexts (one per person), closed after the test.
+
+    Pages and `expect` checks wait 10 s before failing: a busy CI machine is slow, never
+    wrong. Playwright's default (5 s) comes back afterwards."""
+    from playwright.sync_api import expect
+
     contexts = []
+    expect.set_options(timeout=10_000)
 
     def make() -> Any:
         context = chromium.new_context()
@@ -288,3 +275,11 @@ def new_page(chromium: Any) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
+    expect.set_options(timeout=5_000)
+
+
+@pytest.fixture
+def base(live_server: Any, settings: Any) -> str:
+    """The live server's URL; emailed links point at it."""
+    settings.SECUREMAIL_BASE_URL = live_server.url
+    return str(live_server.url)

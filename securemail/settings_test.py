@@ -4,7 +4,9 @@ Environment defaults are set before the real settings are read, so a test run ne
 configuration; `DATABASE_URL` still chooses PostgreSQL when set.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from securemail.settings import *  # noqa: F403
 from securemail.settings import DATABASES
 
 _TMP = Path(tempfile.mkdtemp(prefix="securemail-test-"))
+# Gone when the process ends: every pytest-xdist worker of every run makes one.
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 
 # Tests run with DEBUG on for the local SMS provider, but the mail catcher page stays off.
 SECUREMAIL_CATCHER_ENABLED = False

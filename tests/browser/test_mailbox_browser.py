@@ -9,7 +9,6 @@ arrives.
 
 import os
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from math import ceil
 from pathlib import Path
@@ -20,15 +19,18 @@ import pytest
 from django.utils import dateformat, timezone
 from playwright.sync_api import Locator, Page, expect
 
-from conftest import PASSWORD, email_html, email_text
 from securemail.notifications.services import deliver_due
-from tests.browser.test_seed_flow_browser import (
+from tests.browser.helpers import (
     click_middle,
     header,
+    leave_typed,
     log_in,
+    message_section,
+    open_compose,
     role_select,
     serious_axe_violations,
 )
+from tests.support import PASSWORD, email_html, email_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,21 +39,6 @@ BODY = "CBCT shows adequate bone height at 30. Patient is on warfarin; check INR
 REPLY = "Thanks, doctor. Here is my insurance card, front and back."
 DOCTOR_ZONE = ZoneInfo("America/New_York")  # the default time zone of every persona
 SLIP_TIME = re.compile(r"^[A-Z][a-z]{2} \d{1,2} \d{1,2}:\d{2} [AP]M$")
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    """Wait as long as the contexts do (10 s, conftest) before failing a check."""
-    expect.set_options(timeout=10_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
-@pytest.fixture
-def base(live_server: Any, settings: Any) -> str:
-    # Emailed links point at the live server.
-    settings.SECUREMAIL_BASE_URL = live_server.url
-    return str(live_server.url)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -64,18 +51,6 @@ def a_file(name: str, content: bytes, mime: str = "application/octet-stream") ->
 def chosen_file_text(file: dict[str, Any]) -> str:
     """How the attachment field lists a chosen file (securemail.js)."""
     return f"{file['name']} ({ceil(len(file['buffer']) / 1024)} KB)"
-
-
-def open_compose(page: Page) -> None:
-    page.get_by_role("link", name="Compose").click()
-    expect(page.get_by_role("heading", name="New secure message")).to_be_visible()
-
-
-def leave_typed(field: Locator, text: str) -> None:
-    """Type into an address field and leave it with Tab, as a person would."""
-    field.click()
-    field.press_sequentially(text)
-    field.press("Tab")
 
 
 def attach(scope: Page | Locator, files: list[dict[str, Any]]) -> None:
@@ -123,10 +98,6 @@ def download(page: Page, section: Locator, name: str) -> bytes:
     return Path(saved.path()).read_bytes()
 
 
-def message_section(page: Page, sender_name: str) -> Locator:
-    return page.get_by_role("region", name=f"Message from {sender_name}", exact=True)
-
-
 def shown_day(moment: datetime) -> str:
     """A date as the thread shows it ("Jan 5, 2026") in the doctor's time zone."""
     return dateformat.format(moment.astimezone(DOCTOR_ZONE), "M j, Y")
@@ -151,6 +122,7 @@ def slip_cells(page: Page, recipient_name: str) -> Locator:
 # --- compose to several people, with attachments ---------------------------------------------
 
 
+@pytest.mark.smtp
 def test_compose_to_several_with_attachments(
     doctor: Any, patient: Any, base: str, smtp_server: Any, new_page: Any
 ) -> None:

@@ -1,4 +1,5 @@
-"""The seed flow in a real Chromium, for each of the five recipient roles.
+"""The seed flow in a real Chromium, for each recipient role, one test per role family:
+a colleague in the sender's practice, someone of another practice, a patient.
 
 A paid doctor logs in and composes to a new address (the role select appears after the To
 field loses focus); the welcome email arrives through real SMTP; the recipient, in a second
@@ -7,16 +8,26 @@ from the second email, logs in, reads and replies; the sender sees the reply.
 """
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from conftest import PASSWORD, code_in, email_html, email_text, links_in
 from securemail.core import ratelimit
 from securemail.notifications.services import deliver_due
+from tests.browser.helpers import (
+    click_middle,
+    header,
+    leave_typed,
+    log_in,
+    message_section,
+    open_compose,
+    role_select,
+    serious_axe_violations,
+)
+from tests.support import PASSWORD, SmtpSink, code_in, email_html, email_text, links_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,8 +37,9 @@ REPLY = "Thanks, I can see them Tuesday at 9."
 NEW_PASSWORD = "Plover-Quartz-9931"
 NEW_PHONE = "(202) 555-0177"
 SMS_ADDRESS = "12025550177@sms.invalid"
+SENDER_PRACTICE = "Bright Smiles Dental"
+NEW_PRACTICE = "Lakeside Family Dental"
 
-ROLE_LABEL = "Select recipient's role"
 ROLE_OPTIONS = {
     "doctor_my_practice": "Doctor in my practice",
     "staff_my_practice": "Staff in my practice",
@@ -35,27 +47,9 @@ ROLE_OPTIONS = {
     "staff_other_practice": "Staff in another practice",
     "patient": "Patient",
 }
-AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect() -> Iterator[None]:
-    """Wait as long as the contexts do (10 s, conftest) before failing a check: a busy CI
-    machine is slow, never wrong. Playwright's default (5 s) comes back afterwards."""
-    expect.set_options(timeout=10_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
-def log_in(page: Page, base_url: str, email: str, password: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
 
 
 def expect_wizard_step(page: Page, base_url: str, title: str, step: str) -> None:
@@ -66,26 +60,9 @@ def expect_wizard_step(page: Page, base_url: str, title: str, step: str) -> None
     )
 
 
-def click_middle(locator: Any) -> None:
-    """Click the middle of what is drawn, as a person would. (Playwright's own click aims at
-    the element's first box, which for the inbox links is the 1 px "Unread:" screen-reader
-    label, clipped and so not clickable.)"""
-    expect(locator).to_be_visible()
-    box = locator.bounding_box()
-    assert box is not None
-    locator.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
-
-
-def role_select(page: Page) -> Any:
-    return page.get_by_label(ROLE_LABEL, exact=True)
-
-
 def type_recipient(page: Page, address: str) -> None:
     """Type an address in To and leave the field with Tab, as a person would."""
-    to = page.get_by_label("To", exact=True)
-    to.click()
-    to.press_sequentially(address)
-    to.press("Tab")
+    leave_typed(page.get_by_label("To", exact=True), address)
 
 
 def role_option_texts(page: Page) -> list[str]:
@@ -103,24 +80,6 @@ def role_option_texts(page: Page) -> list[str]:
     ]
 
 
-def serious_axe_violations(page: Page) -> list[str]:
-    """Run axe-core in the page; the names of serious or critical violations."""
-    # Evaluated through the DevTools protocol: the page's CSP forbids inline scripts.
-    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    assert results["passes"], "axe-core checked nothing"
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']]}"
-        for v in results["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
-
-
-def header(message: Any, name: str) -> str:
-    """A header's text as a mail client shows it (unfolded, trimmed)."""
-    return " ".join(str(message[name]).split())
-
-
 def assert_no_phi(text: str) -> None:
     assert SUBJECT not in text
     assert "Crown prep" not in text
@@ -128,35 +87,24 @@ def assert_no_phi(text: str) -> None:
     assert "lisinopril" not in text
 
 
-# --- the seed flow ---------------------------------------------------------------------------
+def invitee_address(role: str) -> str:
+    return f"new.{role.replace('_', '-')}@example.test"
 
 
-@pytest.mark.parametrize("role", list(ROLE_OPTIONS))
-def test_new_recipient_registers_reads_and_replies_in_browser(
-    role: str,
-    doctor: Any,
-    live_server: Any,
-    smtp_server: Any,
-    settings: Any,
-    new_page: Any,
-) -> None:
-    settings.SECUREMAIL_BASE_URL = live_server.url
-    base = live_server.url
-    invitee_email = f"new.{role.replace('_', '-')}@example.test"
-    other_practice = role.endswith("other_practice")
-    is_doctor = role.startswith("doctor")
+# --- the seed flow, step by step ---------------------------------------------------------------
 
-    # 1. The paid doctor logs in through the login page.
-    sender = new_page()
+
+def compose_to_new_address(sender: Page, base: str, doctor: Any, role: str) -> str:
+    """The paid doctor logs in and sends to a brand-new address with `role`; the thread's
+    URL. The role select appears only after tabbing out of To."""
     log_in(sender, base, doctor.email, PASSWORD)
-
-    # 2. Compose to a brand-new address: the role select appears after tabbing out.
-    sender.get_by_role("link", name="Compose").click()
-    expect(sender.get_by_role("heading", name="New secure message")).to_be_visible()
+    open_compose(sender)
     expect(role_select(sender)).to_have_count(0)
-    type_recipient(sender, invitee_email)
+    type_recipient(sender, invitee_address(role))
     assert role_option_texts(sender) == list(ROLE_OPTIONS.values())
-    expect(role_select(sender)).to_have_accessible_description(re.compile(re.escape(invitee_email)))
+    expect(role_select(sender)).to_have_accessible_description(
+        re.compile(re.escape(invitee_address(role)))
+    )
     expect(role_select(sender)).to_have_value("")
     role_select(sender).select_option(label=ROLE_OPTIONS[role])
     sender.get_by_label("Subject").fill(SUBJECT)
@@ -164,85 +112,92 @@ def test_new_recipient_registers_reads_and_replies_in_browser(
     sender.get_by_role("button", name="Send securely").click()
     expect(sender.get_by_text("Your secure message was sent.")).to_be_visible()
     expect(sender.get_by_role("heading", name=SUBJECT)).to_be_visible()
-    thread_url = sender.url
-    assert re.search(r"/m/[^/]+/$", thread_url), thread_url
+    assert re.search(r"/m/[^/]+/$", sender.url), sender.url
+    return sender.url
 
-    # 3. The worker delivers the role's welcome email; it holds a link, never the message.
+
+def welcome_email(smtp_server: SmtpSink, base: str, address: str) -> tuple[str, str]:
+    """The worker delivers the role's welcome email: it holds a link, never the message.
+    Its text and its join link."""
     assert deliver_due() == 1
-    [welcome] = smtp_server.wait_for(invitee_email)
+    [welcome] = smtp_server.wait_for(address)
     text = email_text(welcome)
     assert "Dr. Jane Roe of Bright Smiles Dental has sent you a secure message" in header(
         welcome, "Subject"
     )
     for content in (text, email_html(welcome), welcome["Subject"]):
         assert_no_phi(content)
-    # The role's welcome email says what the wizard will ask for.
-    assert ("Practice information" in text) is other_practice
-    assert ("Your specialty" in text) is is_doctor
-    assert ("cell phone or landline" in text) is (role == "patient")
     join_url = next(link for link in links_in(text) if "/join/" in link)
     assert join_url.startswith(f"{base}/join/")
+    return text, join_url
 
-    # 4. The recipient, in a fresh browser, walks the wizard.
-    recipient = new_page()
+
+def start_registration(recipient: Page, join_url: str, address: str) -> None:
     recipient.goto(join_url)
     expect(
         recipient.get_by_role(
             "heading", name="Dr. Jane Roe of Bright Smiles Dental has sent you a secure message"
         )
     ).to_be_visible()
-    expect(recipient.get_by_text(invitee_email)).to_be_visible()
+    expect(recipient.get_by_text(address)).to_be_visible()
     recipient.get_by_role("button", name="Start registration").click()
 
-    # The wizard's steps follow SPEC §3's table for the role.
-    steps = recipient.get_by_role("list", name="Registration steps").get_by_role("listitem")
-    expect(steps).to_have_text(
-        (["Your practice"] if other_practice else [])
-        + ["About you"]
-        + (["Specialty and procedures"] if is_doctor else [])
-        + ["Verify your phone", "Terms of use"]
-    )
-    if other_practice:
-        expect_wizard_step(recipient, base, "Your practice", "practice")
-        recipient.get_by_label("Practice name").fill("Lakeside Family Dental")
-        recipient.get_by_label("Website").fill("lakeside.example")
-        recipient.get_by_label("Practice phone").fill("(312) 555-0188")
-        recipient.get_by_label("Street address").fill("9 Lake Shore Drive")
-        recipient.get_by_label("City").fill("Chicago")
-        recipient.get_by_label("State", exact=True).fill("IL")
-        recipient.get_by_label("ZIP code").fill("60601")
-        recipient.get_by_role("button", name="Continue").click()
 
-    expect_wizard_step(recipient, base, "About you", "you")
-    expect(recipient.get_by_label("Email address")).to_have_value(invitee_email)
-    if role == "patient":
-        recipient.get_by_label("Cell phone or landline").fill(NEW_PHONE)
-        expect(recipient.get_by_role("radio", name="Cell phone")).to_be_checked()
-        expect(recipient.get_by_role("radio", name="Landline")).not_to_be_checked()
-    else:
-        expect(recipient.get_by_role("radio")).to_have_count(0)
-        recipient.get_by_label("Cell phone").fill(NEW_PHONE)
+@dataclass(frozen=True)
+class Step:
+    """A wizard step (SPEC §3's table): its title, its URL, and how a person answers it."""
+
+    title: str
+    slug: str
+    answer: Callable[[Page, SmtpSink], None]
+
+
+def _answer_practice(recipient: Page, smtp_server: SmtpSink) -> None:
+    recipient.get_by_label("Practice name").fill(NEW_PRACTICE)
+    recipient.get_by_label("Website").fill("lakeside.example")
+    recipient.get_by_label("Practice phone").fill("(312) 555-0188")
+    recipient.get_by_label("Street address").fill("9 Lake Shore Drive")
+    recipient.get_by_label("City").fill("Chicago")
+    recipient.get_by_label("State", exact=True).fill("IL")
+    recipient.get_by_label("ZIP code").fill("60601")
+    recipient.get_by_role("button", name="Continue").click()
+
+
+def _answer_about_you(recipient: Page, smtp_server: SmtpSink) -> None:
+    # A doctor or staff member gives a cell phone: no landline choice.
+    expect(recipient.get_by_role("radio")).to_have_count(0)
+    recipient.get_by_label("Cell phone").fill(NEW_PHONE)
     recipient.get_by_label("Full name").fill("Alex Newman")
     recipient.get_by_role("button", name="Continue").click()
 
-    if is_doctor:
-        expect_wizard_step(recipient, base, "Specialty and procedures", "specialty")
-        procedures = recipient.locator("#procedures")
-        expect(procedures.get_by_role("checkbox")).to_have_count(0)
-        recipient.get_by_label("Specialty", exact=True).select_option(label="Endodontics")
-        # htmx swaps in the procedures with the specialty's usual ones ticked.
-        root_canal = recipient.get_by_role("checkbox", name="Root canal treatment")
-        expect(root_canal).to_be_checked()
-        ticked = procedures.locator("input[type=checkbox]:checked")
-        count = ticked.count()
-        assert count >= 5
-        expect(recipient.get_by_role("button", name="Show procedures")).to_be_hidden()
-        root_canal.uncheck()
-        expect(ticked).to_have_count(count - 1)
-        recipient.get_by_label("NPI").fill("1234567893")
-        recipient.get_by_role("button", name="Continue").click()
 
-    expect_wizard_step(recipient, base, "Verify your phone", "verify")
+def _answer_about_you_as_patient(recipient: Page, smtp_server: SmtpSink) -> None:
+    # A patient may give a landline (and is called with the code); a cell phone by default.
+    recipient.get_by_label("Cell phone or landline").fill(NEW_PHONE)
+    expect(recipient.get_by_role("radio", name="Cell phone")).to_be_checked()
+    expect(recipient.get_by_role("radio", name="Landline")).not_to_be_checked()
+    recipient.get_by_label("Full name").fill("Alex Newman")
+    recipient.get_by_role("button", name="Continue").click()
+
+
+def _answer_specialty(recipient: Page, smtp_server: SmtpSink) -> None:
+    procedures = recipient.locator("#procedures")
+    expect(procedures.get_by_role("checkbox")).to_have_count(0)
+    recipient.get_by_label("Specialty", exact=True).select_option(label="Endodontics")
+    # htmx swaps in the procedures with the specialty's usual ones ticked.
+    root_canal = recipient.get_by_role("checkbox", name="Root canal treatment")
+    expect(root_canal).to_be_checked()
+    ticked = procedures.locator("input[type=checkbox]:checked")
+    count = ticked.count()
+    assert count >= 5
+    expect(recipient.get_by_role("button", name="Show procedures")).to_be_hidden()
+    root_canal.uncheck()
+    expect(ticked).to_have_count(count - 1)
+    recipient.get_by_label("NPI").fill("1234567893")
+    recipient.get_by_role("button", name="Continue").click()
+
+
+def _answer_verify(recipient: Page, smtp_server: SmtpSink) -> None:
     expect(recipient.get_by_text("Your number: (•••) •••-0177 (cell phone)")).to_be_visible()
     recipient.get_by_role("button", name="Text me a code").click()
     expect(recipient.get_by_text("We sent a new code to")).to_be_visible()
@@ -255,14 +210,36 @@ def test_new_recipient_registers_reads_and_replies_in_browser(
     recipient.get_by_role("button", name="Verify").click()
     expect(recipient.get_by_text("Your phone is verified.")).to_be_visible()
 
-    expect_wizard_step(recipient, base, "Terms of use", "terms")
+
+def _answer_terms(recipient: Page, smtp_server: SmtpSink) -> None:
     recipient.get_by_label("I accept the terms of use").check()
     recipient.get_by_role("button", name="Finish registration").click()
     expect(recipient.get_by_role("heading", name="Almost done: check your email")).to_be_visible()
 
-    # 5. The second email: set a password, log in, read, reply.
+
+PRACTICE = Step("Your practice", "practice", _answer_practice)
+ABOUT_YOU = Step("About you", "you", _answer_about_you)
+ABOUT_YOU_AS_PATIENT = Step("About you", "you", _answer_about_you_as_patient)
+SPECIALTY = Step("Specialty and procedures", "specialty", _answer_specialty)
+VERIFY = Step("Verify your phone", "verify", _answer_verify)
+TERMS = Step("Terms of use", "terms", _answer_terms)
+
+
+def walk_wizard(recipient: Page, base: str, steps: list[Step], smtp_server: SmtpSink) -> None:
+    """The wizard lists exactly `steps` and shows them in order; each is answered well."""
+    listed = recipient.get_by_role("list", name="Registration steps").get_by_role("listitem")
+    expect(listed).to_have_text([step.title for step in steps])
+    for step in steps:
+        expect_wizard_step(recipient, base, step.title, step.slug)
+        step.answer(recipient, smtp_server)
+
+
+def set_password_read_and_reply(
+    recipient: Page, base: str, smtp_server: SmtpSink, address: str
+) -> None:
+    """The second email: set a password, log in, read, reply."""
     assert deliver_due() == 1
-    [_, password_email] = smtp_server.wait_for(invitee_email, count=2)
+    [_, password_email] = smtp_server.wait_for(address, count=2)
     password_text = email_text(password_email)
     assert_no_phi(password_text)
     assert_no_phi(password_email["Subject"])
@@ -275,7 +252,7 @@ def test_new_recipient_registers_reads_and_replies_in_browser(
     recipient.get_by_role("button", name="Set password").click()
     expect(recipient.get_by_text("Your password is set.")).to_be_visible()
 
-    log_in(recipient, base, invitee_email, NEW_PASSWORD)
+    log_in(recipient, base, address, NEW_PASSWORD)
     subject_link = recipient.get_by_role("link", name=SUBJECT)
     expect(subject_link).to_have_accessible_name(f"Unread: {SUBJECT}")
     click_middle(subject_link)
@@ -286,34 +263,135 @@ def test_new_recipient_registers_reads_and_replies_in_browser(
     expect(recipient.get_by_text("Your reply was sent.")).to_be_visible()
     expect(recipient.get_by_text(REPLY)).to_be_visible()
 
-    # 6. The sender is told (without the reply's text) and sees the reply in the thread.
+
+def sender_sees_the_reply(
+    sender: Page, thread_url: str, smtp_server: SmtpSink, doctor: Any, *, name: str, told: str
+) -> Locator:
+    """The sender is told (without the reply's text) that `told` replied, and finds the
+    reply of `name` in the thread: its section."""
     assert deliver_due() == 1
     [notice] = smtp_server.wait_for(doctor.email)
-    shown_name = "Dr. Alex Newman" if is_doctor else "Alex Newman"
-    practice_name = {
-        "doctor_my_practice": "Bright Smiles Dental",
-        "staff_my_practice": "Bright Smiles Dental",
-        "doctor_other_practice": "Lakeside Family Dental",
-        "staff_other_practice": "Lakeside Family Dental",
-        "patient": None,
-    }[role]
-    of_practice = f" of {practice_name}" if practice_name else ""
-    assert header(notice, "Subject") == (
-        f"{shown_name}{of_practice} replied to your secure message"
-    )
+    assert header(notice, "Subject") == f"{told} replied to your secure message"
     for content in (email_text(notice), email_html(notice), notice["Subject"]):
         assert REPLY not in content
         assert "Tuesday" not in content
         assert_no_phi(content)
     sender.goto(thread_url)
-    reply = sender.get_by_role("region", name=f"Message from {shown_name}", exact=True)
+    reply = message_section(sender, name)
     expect(reply).to_contain_text(REPLY)
-    if practice_name:
-        expect(reply).to_contain_text(f"{shown_name} · {practice_name}")
-    else:  # a patient belongs to no practice
-        expect(reply.locator("header")).to_have_text(
-            re.compile(rf"^\s*{shown_name}\s+to Dr\. Jane Roe ·")
-        )
+    return reply
+
+
+# --- the seed flow, by role family ---------------------------------------------------------------
+
+
+@pytest.mark.smtp
+@pytest.mark.parametrize(
+    ("role", "shown_name", "steps"),
+    [
+        ("doctor_my_practice", "Dr. Alex Newman", [ABOUT_YOU, SPECIALTY, VERIFY, TERMS]),
+        ("staff_my_practice", "Alex Newman", [ABOUT_YOU, VERIFY, TERMS]),
+    ],
+    ids=["doctor", "staff"],
+)
+def test_new_colleague_in_my_practice_registers_reads_and_replies_in_browser(
+    role: str,
+    shown_name: str,
+    steps: list[Step],
+    doctor: Any,
+    base: str,
+    smtp_server: SmtpSink,
+    new_page: Any,
+) -> None:
+    sender = new_page()
+    thread_url = compose_to_new_address(sender, base, doctor, role)
+
+    text, join_url = welcome_email(smtp_server, base, invitee_address(role))
+    # The welcome email says what the wizard will ask for: not the practice, it is ours.
+    assert "Practice information" not in text
+    assert ("Your specialty" in text) is (SPECIALTY in steps)
+    assert "cell phone or landline" not in text
+
+    recipient = new_page()
+    start_registration(recipient, join_url, invitee_address(role))
+    walk_wizard(recipient, base, steps, smtp_server)
+    set_password_read_and_reply(recipient, base, smtp_server, invitee_address(role))
+
+    told = f"{shown_name} of {SENDER_PRACTICE}"
+    reply = sender_sees_the_reply(
+        sender, thread_url, smtp_server, doctor, name=shown_name, told=told
+    )
+    expect(reply).to_contain_text(f"{shown_name} · {SENDER_PRACTICE}")
+
+
+@pytest.mark.smtp
+@pytest.mark.parametrize(
+    ("role", "shown_name", "steps"),
+    [
+        (
+            "doctor_other_practice",
+            "Dr. Alex Newman",
+            [PRACTICE, ABOUT_YOU, SPECIALTY, VERIFY, TERMS],
+        ),
+        ("staff_other_practice", "Alex Newman", [PRACTICE, ABOUT_YOU, VERIFY, TERMS]),
+    ],
+    ids=["doctor", "staff"],
+)
+def test_new_person_of_another_practice_registers_it_reads_and_replies_in_browser(
+    role: str,
+    shown_name: str,
+    steps: list[Step],
+    doctor: Any,
+    base: str,
+    smtp_server: SmtpSink,
+    new_page: Any,
+) -> None:
+    sender = new_page()
+    thread_url = compose_to_new_address(sender, base, doctor, role)
+
+    text, join_url = welcome_email(smtp_server, base, invitee_address(role))
+    # The welcome email says what the wizard will ask for, their practice first.
+    assert "Practice information" in text
+    assert ("Your specialty" in text) is (SPECIALTY in steps)
+    assert "cell phone or landline" not in text
+
+    recipient = new_page()
+    start_registration(recipient, join_url, invitee_address(role))
+    walk_wizard(recipient, base, steps, smtp_server)
+    set_password_read_and_reply(recipient, base, smtp_server, invitee_address(role))
+
+    told = f"{shown_name} of {NEW_PRACTICE}"
+    reply = sender_sees_the_reply(
+        sender, thread_url, smtp_server, doctor, name=shown_name, told=told
+    )
+    expect(reply).to_contain_text(f"{shown_name} · {NEW_PRACTICE}")
+
+
+@pytest.mark.smtp
+def test_new_patient_registers_reads_and_replies_in_browser(
+    doctor: Any, base: str, smtp_server: SmtpSink, new_page: Any
+) -> None:
+    sender = new_page()
+    thread_url = compose_to_new_address(sender, base, doctor, "patient")
+
+    text, join_url = welcome_email(smtp_server, base, invitee_address("patient"))
+    # The welcome email says what the wizard will ask for: a phone that may be a landline.
+    assert "Practice information" not in text
+    assert "Your specialty" not in text
+    assert "cell phone or landline" in text
+
+    recipient = new_page()
+    start_registration(recipient, join_url, invitee_address("patient"))
+    walk_wizard(recipient, base, [ABOUT_YOU_AS_PATIENT, VERIFY, TERMS], smtp_server)
+    set_password_read_and_reply(recipient, base, smtp_server, invitee_address("patient"))
+
+    reply = sender_sees_the_reply(
+        sender, thread_url, smtp_server, doctor, name="Alex Newman", told="Alex Newman"
+    )
+    # A patient belongs to no practice.
+    expect(reply.locator("header")).to_have_text(
+        re.compile(r"^\s*Alex Newman\s+to Dr\. Jane Roe ·")
+    )
 
 
 # --- the role select only for new addresses, compose only for paid users ----------------------
@@ -366,6 +444,7 @@ def test_free_user_sees_why_compose_is_closed(
 # --- accessibility ------------------------------------------------------------------------------
 
 
+@pytest.mark.smtp
 def test_compose_and_about_you_have_no_serious_axe_violations(
     doctor: Any, live_server: Any, smtp_server: Any, settings: Any, new_page: Any
 ) -> None:

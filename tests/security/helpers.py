@@ -5,7 +5,6 @@ uploads, raw bytes for what a thief reads, a copy of rows and blob files for a b
 """
 
 import contextlib
-import logging
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -13,21 +12,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.test import Client, override_settings
 
-from securemail.core import crypto, shred
+from securemail.core import crypto
 from securemail.core.blobs import blob_store
 from securemail.messaging.models import Attachment, Delivery, Draft, Message
-from securemail.messaging.uploads import UPLOAD_FIELD, EncryptedUpload, EncryptingUploadHandler
+from securemail.messaging.uploads import UPLOAD_FIELD
 from securemail.notifications.models import OutboxEmail
+from tests.support import blob_path
 
 UNAVAILABLE = b"This message can't be shown"
 PNG_HEADER = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 )
+
+# The environment of a production start (DEBUG off), less the keys each test gives or not.
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "securemail.settings",
+    "DEBUG": "false",
+    "SECRET_KEY": "a-production-secret-for-this-test-only",
+    "SECUREMAIL_BASE_URL": "https://mail.example.test",
+    "ALLOWED_HOSTS": "mail.example.test",
+    "EMAIL_URL": "locmem://",
+    "SMS_PROVIDER": "local",
+}
 
 
 def new_marker(label: str) -> str:
@@ -47,10 +57,6 @@ def leaked(data: bytes, *markers: str) -> list[str]:
     return [m for m in markers if any(form in data for form in forms_of(m))]
 
 
-def file_upload(name: str, content: bytes, content_type: str = "text/plain") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type=content_type)
-
-
 def compose_with_files(
     client: Client, *, to: str, subject: str, body: str, files: Iterable[SimpleUploadedFile]
 ) -> Any:
@@ -66,33 +72,6 @@ def compose_with_files(
             UPLOAD_FIELD: list(files),
         },
     )
-
-
-def attachment_url(attachment: Attachment) -> str:
-    return f"/m/{attachment.message_id}/a/{attachment.pk}/"
-
-
-def body_of(response: Any) -> bytes:
-    """The whole body, streamed or not (streaming raises if a later piece fails its check)."""
-    if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content)
-    return bytes(response.content)
-
-
-def encrypted_upload(name: str, content: bytes) -> EncryptedUpload:
-    """An upload as the compose page receives it: through the real encrypting handler."""
-    handler = EncryptingUploadHandler(None)
-    handler.new_file(UPLOAD_FIELD, name, "application/octet-stream", len(content))
-    piece = 64 * 1024
-    for start in range(0, len(content), piece):
-        handler.receive_data_chunk(content[start : start + piece], start)
-    upload = handler.file_complete(len(content))
-    assert isinstance(upload, EncryptedUpload)
-    return upload
-
-
-def blob_path(blob_name: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / "blobs" / blob_name[:2] / blob_name
 
 
 def files_under(root: Path) -> list[Path]:
@@ -197,18 +176,6 @@ def file_keyring(path: Path) -> Iterator[None]:
         blob_store.cache_clear()
 
 
-@contextlib.contextmanager
-def own_ratchet(path: Path) -> Iterator[None]:
-    """A shredding ratchet of the test's own: advancing it must not shred the day keys the
-    rest of the suite (same process, real time) still needs."""
-    shred.ratchet.cache_clear()
-    try:
-        with override_settings(SECUREMAIL_RATCHET_FILE=path, SECUREMAIL_CREATE_MISSING_KEYS=True):
-            yield
-    finally:
-        shred.ratchet.cache_clear()
-
-
 def key_versions_in_use() -> dict[str, set[int]]:
     """For every table holding wrapped keys: the versions in its rows, read from the
     wrapped keys themselves (not only the key_version column)."""
@@ -224,22 +191,6 @@ def key_versions_in_use() -> dict[str, set[int]]:
 
 
 # --- logs --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def all_logs(caplog: Any) -> Iterator[Any]:
-    """Capture every record at DEBUG from every logger. The "django" logger does not
-    propagate to the root (settings.LOGGING), so the capture handler joins it too."""
-    django_logger = logging.getLogger("django")
-    old_level = django_logger.level
-    django_logger.addHandler(caplog.handler)
-    django_logger.setLevel(logging.DEBUG)
-    caplog.set_level(logging.DEBUG)
-    try:
-        yield caplog
-    finally:
-        django_logger.removeHandler(caplog.handler)
-        django_logger.setLevel(old_level)
 
 
 def log_output(caplog: Any) -> bytes:

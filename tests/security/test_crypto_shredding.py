@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
 
 from securemail.accounts.models import User
 from securemail.core import crypto, shred
@@ -29,7 +28,8 @@ from securemail.messaging.content import (
 from securemail.messaging.models import Attachment, Draft, Message
 from securemail.messaging.services.drafts import open_draft
 from securemail.ops.worker import periodic
-from tests.security.helpers import DatabaseCopy, blob_path, encrypted_upload, own_ratchet
+from tests.security.helpers import DatabaseCopy
+from tests.support import blob_path, encrypted_upload, frozen_clock
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ FILE_CONTENT = b"%PDF-1.7 pathology report " * 4000
 @pytest.fixture
 def clock(tmp_path: Path) -> Iterator[Any]:
     """Time frozen at SENT_AT, with a shredding ratchet of this test's own (started then)."""
-    with time_machine.travel(SENT_AT, tick=False) as traveller, own_ratchet(tmp_path / "ratchet"):
+    with frozen_clock(SENT_AT, tmp_path) as traveller:
         yield traveller
 
 

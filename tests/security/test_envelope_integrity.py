@@ -11,16 +11,8 @@ from django.db import transaction
 
 from securemail.accounts.models import User
 from securemail.messaging.models import Attachment, Message
-from tests.security.helpers import (
-    UNAVAILABLE,
-    attachment_url,
-    blob_path,
-    body_of,
-    compose_with_files,
-    file_upload,
-    log_output,
-    new_marker,
-)
+from tests.security.helpers import UNAVAILABLE, compose_with_files, log_output, new_marker
+from tests.support import attachment_url, blob_path, downloaded, file_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +36,7 @@ def two_attachments(login: Any, doctor: User, patient: User) -> dict[str, Any]:
     for attachment, content in ((first, contents[0]), (second, contents[1])):
         download = reader.get(attachment_url(attachment))
         assert download.status_code == 200
-        assert body_of(download) == content
+        assert downloaded(download) == content
     return {
         "reader": reader,
         "first": first,
@@ -70,7 +62,7 @@ def _swap(first: Attachment, second: Attachment, fields: list[str]) -> None:
 
 def _assert_refused_and_logged(response: Any, caplog: Any, case: dict[str, Any]) -> None:
     assert response.status_code == 500
-    page = body_of(response)
+    page = downloaded(response)
     assert UNAVAILABLE in page
     for content in case["contents"]:
         assert content[:40] not in page
@@ -121,7 +113,7 @@ def test_a_flipped_byte_in_a_blob_file_makes_the_download_unavailable(
 
     _assert_refused_and_logged(response, caplog, case)
     # The other file is untouched and still opens.
-    assert body_of(case["reader"].get(attachment_url(case["second"]))) == case["contents"][1]
+    assert downloaded(case["reader"].get(attachment_url(case["second"]))) == case["contents"][1]
 
 
 def test_a_byte_flipped_late_in_a_large_file_stops_the_download_before_it(
@@ -186,7 +178,7 @@ def test_a_file_moved_into_another_conversation_does_not_open_there(
     download = login(patient).get(f"/m/{target.pk}/a/{attachment.pk}/")
 
     assert download.status_code == 500
-    page = body_of(download)
+    page = downloaded(download)
     assert UNAVAILABLE in page
     assert secret[:40] not in page
 
@@ -205,5 +197,5 @@ def test_a_message_given_another_sender_does_not_open(
     page = login(patient).get(f"/m/{message.pk}/")
 
     assert page.status_code == 500
-    assert UNAVAILABLE in body_of(page)
-    assert b"Dosage." not in body_of(page)
+    assert UNAVAILABLE in downloaded(page)
+    assert b"Dosage." not in downloaded(page)

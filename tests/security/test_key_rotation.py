@@ -24,7 +24,8 @@ from securemail.messaging.models import Attachment, Message
 from securemail.notifications.models import OutboxEmail
 from securemail.notifications.services import _payload
 from securemail.ops import keys
-from tests.security.helpers import encrypted_upload, file_keyring, key_versions_in_use
+from tests.security.helpers import file_keyring, key_versions_in_use
+from tests.support import encrypted_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -10,15 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "securemail.settings",
-    "DEBUG": "false",
-    "SECRET_KEY": "a-production-secret-for-this-test-only",
-    "SECUREMAIL_BASE_URL": "https://mail.example.test",
-    "ALLOWED_HOSTS": "mail.example.test",
-    "EMAIL_URL": "locmem://",
-    "SMS_PROVIDER": "local",
-}
+from tests.security.helpers import PRODUCTION_ENV
 
 
 def _manage(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

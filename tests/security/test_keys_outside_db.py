@@ -20,16 +20,8 @@ from securemail.accounts.models import User
 from securemail.core import crypto, shred
 from securemail.core.env import env_secret
 from securemail.messaging import services
+from tests.security.helpers import PRODUCTION_ENV
 
-PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "securemail.settings",
-    "DEBUG": "false",
-    "SECRET_KEY": "a-production-secret-for-this-test-only",
-    "SECUREMAIL_BASE_URL": "https://mail.example.test",
-    "ALLOWED_HOSTS": "mail.example.test",
-    "EMAIL_URL": "locmem://",
-    "SMS_PROVIDER": "local",
-}
 KEY_VARIABLES = ("SECUREMAIL_KEYS", "SECUREMAIL_KEYS_FILE", "SECUREMAIL_KEYRING_FILE")
 # Load the settings and start Django, then say which key versions the keyring holds.
 START = (

@@ -11,16 +11,8 @@ from django.test import Client
 from securemail.accounts.models import User
 from securemail.messaging import services
 from securemail.messaging.models import Attachment, Message
-from tests.security.helpers import (
-    UNAVAILABLE,
-    all_logs,
-    attachment_url,
-    blob_path,
-    compose_with_files,
-    file_upload,
-    log_output,
-    new_marker,
-)
+from tests.security.helpers import UNAVAILABLE, compose_with_files, log_output, new_marker
+from tests.support import attachment_url, blob_path, file_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -53,12 +45,6 @@ def case(login: Any, doctor: User, patient: User) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def logs(caplog: Any) -> Iterator[Any]:
-    with all_logs(caplog) as captured:
-        yield captured
-
-
 def _assert_no_markers(data: bytes, markers: dict[str, str]) -> None:
     assert [k for k, m in markers.items() if m.encode() in data] == []
 
@@ -75,21 +61,21 @@ def sql_logged() -> Iterator[None]:
 
 
 def test_an_error_while_showing_a_message_logs_no_content(
-    case: dict[str, Any], logs: Any, sql_logged: None, monkeypatch: Any
+    case: dict[str, Any], all_logs: Any, sql_logged: None, monkeypatch: Any
 ) -> None:
     def broken_mark_read(**kwargs: Any) -> None:
         raise RuntimeError("mailbox update failed")
 
     monkeypatch.setattr(services, "mark_read", broken_mark_read)
-    logs.clear()
+    all_logs.clear()
 
     response = case["reader"].get(f"/m/{case['message'].pk}/")
 
     assert response.status_code == 500
     # Control: the error was logged with its traceback, and the capture saw the SQL.
-    assert [r for r in logs.records if r.name == "django.request" and r.exc_info]
-    assert any(r.name == "django.db.backends" for r in logs.records)
-    output = log_output(logs)
+    assert [r for r in all_logs.records if r.name == "django.request" and r.exc_info]
+    assert any(r.name == "django.db.backends" for r in all_logs.records)
+    output = log_output(all_logs)
     assert b"mailbox update failed" in output
     assert b"Traceback" in output
     _assert_no_markers(output, case["markers"])
@@ -98,20 +84,20 @@ def test_an_error_while_showing_a_message_logs_no_content(
 
 
 def test_a_body_that_fails_to_decrypt_is_logged_without_the_subject(
-    case: dict[str, Any], logs: Any
+    case: dict[str, Any], all_logs: Any
 ) -> None:
     # The subject opens; the body does not. Nothing opened may reach the log or the page.
     message = case["message"]
     body = bytearray(bytes(message.body_sealed))
     body[-1] ^= 0x01
     Message.objects.filter(pk=message.pk).update(body_sealed=bytes(body))
-    logs.clear()
+    all_logs.clear()
 
     response = case["reader"].get(f"/m/{message.pk}/")
 
     assert response.status_code == 500
     assert UNAVAILABLE in response.content
-    output = log_output(logs)
+    output = log_output(all_logs)
     assert b"failed its integrity check" in output
     assert str(message.pk).encode() in output
     _assert_no_markers(output, case["markers"])
@@ -119,20 +105,20 @@ def test_a_body_that_fails_to_decrypt_is_logged_without_the_subject(
 
 
 def test_an_attachment_that_fails_to_decrypt_is_logged_without_its_name_or_content(
-    case: dict[str, Any], logs: Any
+    case: dict[str, Any], all_logs: Any
 ) -> None:
     attachment = case["attachment"]
     path = blob_path(attachment.blob_name)
     data = bytearray(path.read_bytes())
     data[0] ^= 0x01
     path.write_bytes(bytes(data))
-    logs.clear()
+    all_logs.clear()
 
     response = case["reader"].get(attachment_url(attachment))
 
     assert response.status_code == 500
     assert UNAVAILABLE in response.content
-    output = log_output(logs)
+    output = log_output(all_logs)
     assert b"failed its integrity check" in output
     _assert_no_markers(output, case["markers"])
     _assert_no_markers(response.content, case["markers"])

@@ -23,12 +23,12 @@ from securemail.notifications.services import _payload
 from tests.security.helpers import (
     compose_with_files,
     file_holds,
-    file_upload,
     files_modified_since,
     files_under,
     leaked,
     new_marker,
 )
+from tests.support import file_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

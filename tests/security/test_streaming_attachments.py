@@ -20,15 +20,8 @@ from securemail.messaging import services
 from securemail.messaging.content import OpenedAttachment, attachment_chunks
 from securemail.messaging.models import Attachment, Message
 from securemail.messaging.uploads import UPLOAD_FIELD, EncryptedUpload, EncryptingUploadHandler
-from tests.security.helpers import (
-    PNG_HEADER,
-    attachment_url,
-    body_of,
-    compose_with_files,
-    encrypted_upload,
-    file_upload,
-    files_under,
-)
+from tests.security.helpers import PNG_HEADER, compose_with_files, files_under
+from tests.support import attachment_url, downloaded, encrypted_upload, file_upload
 
 CONTEXT = "blob:" + "ab" * 16
 SIZES = [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5]
@@ -251,7 +244,7 @@ def test_a_3_mb_upload_downloads_byte_identical_as_a_download(
 
     assert response.status_code == 200
     assert response.streaming
-    assert body_of(response) == data
+    assert downloaded(response) == data
     assert response["Content-Length"] == str(len(data))
     assert response["Content-Disposition"].startswith("attachment;")
     assert 'filename="panorex.bin"' in response["Content-Disposition"]
@@ -280,8 +273,8 @@ def test_the_content_type_comes_from_the_content_and_html_is_never_inline(
     html_response = reader.get(attachment_url(as_html))
 
     assert png_response["Content-Type"] == "image/png"
-    assert body_of(png_response) == png
-    assert body_of(html_response) == html
+    assert downloaded(png_response) == png
+    assert downloaded(html_response) == html
     for response in (png_response, html_response):
         assert response["Content-Disposition"].startswith("attachment;")
         assert response["X-Content-Type-Options"] == "nosniff"

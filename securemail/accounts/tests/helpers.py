@@ -1,12 +1,11 @@
 """Helpers for the accounts tests (the personas and fixtures live in the root conftest.py)."""
 
-import re
 from typing import Any
 
 from django.test import Client
 
-from conftest import PASSWORD
 from securemail.accounts.models import User
+from tests.support import PASSWORD
 
 NEW_PASSWORD = "Quartz-Heron-Lantern-77"
 
@@ -18,7 +17,3 @@ def log_in(client: Client, email: str, password: str = PASSWORD) -> Any:
 
 def is_logged_in_as(client: Client, user: User) -> bool:
     return client.session.get("_auth_user_id") == str(user.pk)
-
-
-def path_of(url: str) -> str:
-    return re.sub(r"^https?://[^/]+", "", url)

@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from conftest import PASSWORD
 from securemail.accounts.models import User
 from securemail.accounts.tests.helpers import is_logged_in_as, log_in
 from securemail.audit.models import AuditEvent
+from tests.support import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -7,17 +7,16 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from conftest import PASSWORD, email_html, email_text, links_in
 from securemail.accounts.models import User
 from securemail.accounts.tests.helpers import (
     NEW_PASSWORD,
     is_logged_in_as,
     log_in,
-    path_of,
 )
 from securemail.audit.models import AuditEvent
 from securemail.notifications.models import OutboxEmail
 from securemail.notifications.services import deliver_due
+from tests.support import PASSWORD, email_html, email_text, links_in, path_of
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +73,7 @@ def test_malformed_address_gets_a_clear_message(doctor: User) -> None:
     assert OutboxEmail.objects.count() == 0
 
 
+@pytest.mark.smtp
 def test_password_link_email_unlocks_a_locked_account(
     client: Client, doctor: User, smtp_server: Any
 ) -> None:

@@ -1,28 +1,25 @@
 """Helpers for the messaging tests (the personas and fixtures live in the root conftest.py)."""
 
-import contextlib
 import re
 import uuid
-from collections.abc import Iterator
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from securemail.accounts.models import User
-from securemail.core import shred
+from securemail.audit.models import AuditEvent
 from securemail.messaging import services
-from securemail.messaging.models import Attachment, Message
-from securemail.messaging.uploads import UPLOAD_FIELD, EncryptedUpload, EncryptingUploadHandler
+from securemail.messaging.models import Delivery, Message
 from securemail.notifications.models import OutboxEmail
 from securemail.notifications.services import _payload
-from securemail.onboarding.models import RecipientRole
+from securemail.onboarding.models import Invitation, RecipientRole
+from tests.support import encrypted_upload
 
 # PHI-like text: each phrase is distinctive enough that finding it anywhere is a leak.
 SUBJECT = "Histology review: sublingual keratosis"
@@ -47,17 +44,22 @@ def send(
     )
 
 
+def assert_nothing_saved(users_before: int) -> None:
+    """A refused send left nothing behind: no message, delivery, invitation, email, account
+    or audit entry."""
+    assert Message.objects.count() == 0
+    assert Delivery.objects.count() == 0
+    assert Invitation.objects.count() == 0
+    assert OutboxEmail.objects.count() == 0
+    assert User.objects.count() == users_before
+    assert not AuditEvent.objects.filter(event="messaging:message:send").exists()
+
+
 def compose(client: Client, **fields: str) -> Any:
     """POST the compose form with a fresh client token; `fields` override the defaults."""
     data = {"subject": SUBJECT, "body": BODY, "client_token": str(uuid.uuid4())}
     data.update(fields)
     return client.post("/compose/", data)
-
-
-def client_token(page: Any) -> str:
-    match = re.search(r'name="client_token" value="([^"]+)"', page.content.decode())
-    assert match, "no client_token in the page"
-    return match.group(1)
 
 
 def unread_badge(page: Any) -> int:
@@ -157,20 +159,6 @@ def queries_for(client: Client, path: str) -> int:
     return len(queries)
 
 
-def file_upload(name: str, content: bytes, content_type: str = "text/plain") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type=content_type)
-
-
-def encrypted_upload(name: str, content: bytes) -> EncryptedUpload:
-    """An upload as the compose page receives it: through the real encrypting handler."""
-    handler = EncryptingUploadHandler(None)
-    handler.new_file(UPLOAD_FIELD, name, "application/octet-stream", len(content))
-    handler.receive_data_chunk(content, 0)
-    upload = handler.file_complete(len(content))
-    assert isinstance(upload, EncryptedUpload)
-    return upload
-
-
 def send_with_files(
     sender: User, *recipients: User | str, files: dict[str, bytes], **kwargs: Any
 ) -> Message:
@@ -189,34 +177,7 @@ def send_with_files(
     )
 
 
-def attachment_url(attachment: Attachment) -> str:
-    return f"/m/{attachment.message_id}/a/{attachment.pk}/"
-
-
-def downloaded(response: Any) -> bytes:
-    """The whole body of a (streamed) download."""
-    if getattr(response, "streaming", False):
-        return b"".join(response.streaming_content)
-    return bytes(response.content)
-
-
-def blob_path(blob_name: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / "blobs" / blob_name[:2] / blob_name
-
-
 def blob_files() -> set[Path]:
     """Every attachment ciphertext file under MEDIA_ROOT."""
     root = Path(settings.MEDIA_ROOT) / "blobs"
     return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
-
-
-@contextlib.contextmanager
-def own_ratchet(path: Path) -> Iterator[None]:
-    """A shredding ratchet of the test's own, so a test that travels in time (and lets the
-    worker advance the ratchet) can't shred the day keys the rest of the suite needs."""
-    shred.ratchet.cache_clear()
-    try:
-        with override_settings(SECUREMAIL_RATCHET_FILE=path, SECUREMAIL_CREATE_MISSING_KEYS=True):
-            yield
-    finally:
-        shred.ratchet.cache_clear()

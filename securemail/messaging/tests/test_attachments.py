@@ -14,19 +14,10 @@ from securemail.accounts.models import User
 from securemail.audit.models import AuditEvent
 from securemail.messaging.content import open_attachment
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Message
-from securemail.messaging.tests.helpers import (
-    as_user,
-    attachment_url,
-    blob_files,
-    blob_path,
-    downloaded,
-    file_upload,
-    send,
-    send_with_files,
-    text_of,
-)
+from securemail.messaging.tests.helpers import as_user, blob_files, send, send_with_files, text_of
 from securemail.messaging.uploads import UPLOAD_FIELD
 from securemail.notifications.models import OutboxEmail
+from tests.support import attachment_url, blob_path, downloaded, file_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,7 @@ from securemail.messaging.models import Delivery, Message
 from securemail.messaging.tests.helpers import (
     BODY,
     SUBJECT,
+    assert_nothing_saved,
     compose,
     outbox_payloads,
     parse_form,
@@ -34,15 +35,6 @@ FIVE_ROLES = [
 ]
 
 
-def _assert_nothing_saved(users_before: int) -> None:
-    assert Message.objects.count() == 0
-    assert Delivery.objects.count() == 0
-    assert Invitation.objects.count() == 0
-    assert OutboxEmail.objects.count() == 0
-    assert User.objects.count() == users_before
-    assert not AuditEvent.objects.filter(event="messaging:message:send").exists()
-
-
 # --- who may compose --------------------------------------------------------------------
 
 
@@ -58,7 +50,7 @@ def test_anonymous_visitor_is_sent_to_log_in(client: Any, doctor: User) -> None:
     response = client.post("/compose/lookup/", {"to": NEW_ADDRESS})
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
-    _assert_nothing_saved(users)
+    assert_nothing_saved(users)
 
 
 @pytest.mark.parametrize("persona", ["free_staff", "patient"])
@@ -80,7 +72,7 @@ def test_free_user_cannot_compose_and_is_told_why(
         response = compose(client, **data)
         assert response.status_code == 403
         assert b"Composing is a paid feature" in response.content
-    _assert_nothing_saved(users)
+    assert_nothing_saved(users)
 
 
 def test_patients_are_told_their_account_stays_free(login: Any, patient: User) -> None:
@@ -131,7 +123,7 @@ def test_invalid_compose_is_refused_with_a_clear_message_and_nothing_saved(
     assert error in response.content.decode()
     # The form comes back with what was typed, ready to fix.
     assert b"New secure message" in response.content
-    _assert_nothing_saved(users)
+    assert_nothing_saved(users)
 
 
 def test_new_address_without_role_shows_the_role_select_on_the_returned_form(

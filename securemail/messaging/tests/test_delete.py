@@ -3,46 +3,33 @@ message, its replies and its files for every party at once; a recipient's delete
 it from their own mailbox."""
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from securemail.accounts.models import User
 from securemail.audit.models import AuditEvent
-from securemail.core.blobs import blob_store
 from securemail.messaging import services
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Message
 from securemail.messaging.tests.helpers import (
     BODY,
     SUBJECT,
     as_user,
-    attachment_url,
     blob_files,
-    downloaded,
-    encrypted_upload,
     send,
     send_with_files,
     unread_badge,
 )
+from tests.support import attachment_url, downloaded, encrypted_upload
 
-pytestmark = pytest.mark.django_db
+# A file store of each test's own, so blob_files() is exactly this test's files.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_files")]
 
 REPLY = "The swelling went down overnight."
 FOLLOW_UP = "Good. Keep rinsing for another week."
 XRAY = b"\x89PNG\r\n\x1a\n periapical radiograph " * 500
 PHOTO = b"\xff\xd8\xff swollen gum " * 300
 FOLDERS = ("/", "/archive/", "/sent/")
-
-
-@pytest.fixture(autouse=True)
-def _own_files(settings: Any, tmp_path: Path) -> Iterator[None]:
-    """A file store of this test's own, so blob_files() is exactly this test's files."""
-    blob_store.cache_clear()
-    settings.MEDIA_ROOT = tmp_path / "files"
-    yield
-    blob_store.cache_clear()
 
 
 def _events(event: str) -> list[AuditEvent]:

@@ -11,24 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import time_machine
 
 from securemail.accounts.models import User
-from securemail.core.blobs import blob_store
 from securemail.messaging import services
 from securemail.messaging.models import Attachment, Message
-from securemail.messaging.tests.helpers import (
-    as_user,
-    attachment_url,
-    downloaded,
-    own_ratchet,
-    queries_for,
-    send,
-    send_with_files,
-    text_of,
-)
+from securemail.messaging.tests.helpers import as_user, queries_for, send, send_with_files, text_of
 from securemail.onboarding.models import RecipientRole
 from securemail.onboarding.tests.helpers import MAILBOX, finish_wizard, start
+from tests.support import attachment_url, downloaded, frozen_clock
 
 pytestmark = pytest.mark.django_db
 
@@ -41,13 +31,10 @@ NEWCOMER = "new.patient@example.test"
 
 
 @pytest.fixture(autouse=True)
-def clock(tmp_path: Path, settings: Any) -> Iterator[Any]:
+def clock(tmp_path: Path, own_files: Path) -> Iterator[Any]:
     """Time frozen at SENT_AT, with a shredding ratchet and a file store of this test's own."""
-    blob_store.cache_clear()
-    settings.MEDIA_ROOT = tmp_path / "files"
-    with time_machine.travel(SENT_AT, tick=False) as traveller, own_ratchet(tmp_path / "ratchet"):
+    with frozen_clock(SENT_AT, tmp_path) as traveller:
         yield traveller
-    blob_store.cache_clear()
 
 
 def _slips(page: Any) -> dict[str, list[list[str]] | None]:

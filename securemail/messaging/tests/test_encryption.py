@@ -3,7 +3,6 @@ is never shown, and logs carry no message content."""
 
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,15 +10,9 @@ from django.db import connection
 
 from securemail.accounts.models import User
 from securemail.messaging.models import Message
-from securemail.messaging.tests.helpers import (
-    BODY,
-    PHI_WORDS,
-    SUBJECT,
-    client_token,
-    compose,
-    send,
-)
+from securemail.messaging.tests.helpers import BODY, PHI_WORDS, SUBJECT, compose, send
 from securemail.notifications.services import deliver_due
+from tests.support import client_token
 
 pytestmark = pytest.mark.django_db
 
@@ -177,26 +170,11 @@ def test_a_flipped_bit_in_the_wrapped_keys_header_is_refused_not_a_crash(
     assert b"(this message can&#x27;t be shown)" in inbox.content
 
 
-@pytest.fixture
-def all_logs(caplog: Any, settings: Any) -> Iterator[Any]:
-    """Capture every log record at DEBUG, SQL included (the "django" logger does not
-    propagate to the root, so attach the capture handler to it as well)."""
-    settings.DEBUG = True
-    django_logger = logging.getLogger("django")
-    old_level = django_logger.level
-    django_logger.addHandler(caplog.handler)
-    django_logger.setLevel(logging.DEBUG)
-    caplog.set_level(logging.DEBUG)
-    try:
-        yield caplog
-    finally:
-        django_logger.removeHandler(caplog.handler)
-        django_logger.setLevel(old_level)
-
-
 def test_logs_carry_no_subject_or_body(
-    all_logs: Any, client: Any, login: Any, doctor: User, staff: User
+    all_logs: Any, settings: Any, client: Any, login: Any, doctor: User, staff: User
 ) -> None:
+    # Django logs SQL (with its parameters) only with DEBUG on.
+    settings.DEBUG = True
     sender = login(doctor)
     # A refused form, a send, delivery, reading, a reply and a tampered message.
     assert compose(sender, to="new.person@example.test").status_code == 400

@@ -12,11 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from securemail.accounts.models import User
 from securemail.audit.models import AuditEvent
-from securemail.core.blobs import blob_store
 from securemail.messaging import services
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Message
 from securemail.messaging.services import expire_due_messages
@@ -24,21 +22,19 @@ from securemail.messaging.tests.helpers import (
     BODY,
     SUBJECT,
     as_user,
-    attachment_url,
     blob_files,
     compose,
-    downloaded,
-    encrypted_upload,
     mailbox_rows,
-    own_ratchet,
     send,
     send_with_files,
     text_of,
     unread_badge,
 )
 from securemail.notifications.models import OutboxEmail
+from tests.support import attachment_url, downloaded, encrypted_upload, frozen_clock
 
-pytestmark = pytest.mark.django_db
+# A file store of each test's own, so blob_files() is exactly this test's files.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_files")]
 
 # Mid-afternoon UTC (11 AM in New York, the personas' time zone).
 SENT_AT = datetime(2031, 5, 6, 15, 0, tzinfo=UTC)
@@ -47,20 +43,11 @@ REPLY = "The swelling went down overnight."
 XRAY = b"\x89PNG\r\n\x1a\n periapical radiograph " * 500
 
 
-@pytest.fixture(autouse=True)
-def _own_files(settings: Any, tmp_path: Path) -> Iterator[None]:
-    """A file store of this test's own, so blob_files() is exactly this test's files."""
-    blob_store.cache_clear()
-    settings.MEDIA_ROOT = tmp_path / "files"
-    yield
-    blob_store.cache_clear()
-
-
 @pytest.fixture
 def clock(tmp_path: Path) -> Iterator[Any]:
     """Time frozen at SENT_AT, with a shredding ratchet of this test's own: the test moves
     the clock, and must not leave the suite's ratchet in 2031."""
-    with time_machine.travel(SENT_AT, tick=False) as traveller, own_ratchet(tmp_path / "ratchet"):
+    with frozen_clock(SENT_AT, tmp_path) as traveller:
         yield traveller
 
 
@@ -320,7 +307,7 @@ def test_lists_and_threads_show_the_deletion_date_in_the_readers_time_zone(
     sent_at = datetime(2031, 4, 6, 23, 30, tzinfo=UTC)
     patient.time_zone = "Asia/Tokyo"
     patient.save()
-    with time_machine.travel(sent_at, tick=False), own_ratchet(tmp_path / "ratchet"):
+    with frozen_clock(sent_at, tmp_path):
         message = send(doctor, patient)
         assert message.expires_at == datetime(2031, 5, 6, 23, 30, tzinfo=UTC)
 

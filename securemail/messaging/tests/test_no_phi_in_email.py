@@ -6,20 +6,19 @@ from typing import Any
 
 import pytest
 
-from conftest import email_html, email_text
 from securemail.accounts.models import User
 from securemail.messaging.models import Message
 from securemail.messaging.tests.helpers import (
     BODY,
     PHI_WORDS,
     SUBJECT,
-    client_token,
     compose,
     outbox_payloads,
     send,
 )
 from securemail.notifications.models import OutboxEmail
 from securemail.notifications.services import deliver_due
+from tests.support import client_token, email_html, email_text
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +31,7 @@ def _phi_in(text: str) -> list[str]:
     return [w for w in words if w.lower() in text.lower()]
 
 
+@pytest.mark.smtp
 def test_no_email_of_a_send_and_its_replies_holds_the_subject_or_body(
     login: Any,
     client: Any,

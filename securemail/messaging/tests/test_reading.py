@@ -17,15 +17,9 @@ from securemail.audit.models import AuditEvent
 from securemail.messaging.content import open_content
 from securemail.messaging.models import Delivery, Message
 from securemail.messaging.services import expire_due_messages
-from securemail.messaging.tests.helpers import (
-    BODY,
-    SUBJECT,
-    client_token,
-    outbox_payloads,
-    send,
-    unread_badge,
-)
+from securemail.messaging.tests.helpers import BODY, SUBJECT, outbox_payloads, send, unread_badge
 from securemail.notifications.models import OutboxEmail
+from tests.support import client_token
 
 pytestmark = pytest.mark.django_db
 

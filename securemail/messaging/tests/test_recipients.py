@@ -7,7 +7,13 @@ import pytest
 from securemail.accounts.models import User
 from securemail.audit.models import AuditEvent
 from securemail.messaging.models import Delivery, Message
-from securemail.messaging.tests.helpers import compose, outbox_payloads, parse_form, text_of
+from securemail.messaging.tests.helpers import (
+    assert_nothing_saved,
+    compose,
+    outbox_payloads,
+    parse_form,
+    text_of,
+)
 from securemail.notifications.models import OutboxEmail
 from securemail.onboarding.models import Invitation
 
@@ -22,15 +28,6 @@ WELCOME_TEXT = {
     NEW_PATIENT: ["cell phone or landline"],
     NEW_STAFF: ["Practice information (practice name, website, phone and address)"],
 }
-
-
-def _assert_nothing_saved(users_before: int) -> None:
-    assert Message.objects.count() == 0
-    assert Delivery.objects.count() == 0
-    assert Invitation.objects.count() == 0
-    assert OutboxEmail.objects.count() == 0
-    assert User.objects.count() == users_before
-    assert not AuditEvent.objects.filter(event="messaging:message:send").exists()
 
 
 def _roles(**by_address: str) -> dict[str, str]:
@@ -151,7 +148,7 @@ def test_a_new_address_without_its_own_role_is_named_and_nothing_is_saved(
     roles = {name for name in form.selects if name.startswith("role-")}
     assert roles == {f"role-{NEW_DOCTOR}", f"role-{NEW_PATIENT}"}
     assert 'value="doctor_my_practice" selected' in page
-    _assert_nothing_saved(users)
+    assert_nothing_saved(users)
 
 
 def test_one_role_for_two_new_addresses_is_not_enough(login: Any, doctor: User) -> None:
@@ -165,7 +162,7 @@ def test_one_role_for_two_new_addresses_is_not_enough(login: Any, doctor: User) 
         f"select the recipient&#x27;s role for {NEW_DOCTOR}, {NEW_PATIENT}."
         in response.content.decode()
     )
-    _assert_nothing_saved(users)
+    assert_nothing_saved(users)
 
 
 def test_an_address_in_to_and_cc_gets_one_delivery_one_email_and_one_role(
@@ -225,7 +222,7 @@ def test_more_than_twenty_recipients_are_refused(login: Any, doctor: User) -> No
 
     assert response.status_code == 400
     assert "Send to at most 20 people at once." in response.content.decode()
-    _assert_nothing_saved(users)
+    assert_nothing_saved(users)
 
 
 @pytest.mark.parametrize(
@@ -258,4 +255,4 @@ def test_a_malformed_address_is_named_in_the_error(
     page = response.content.decode()
     assert f"Enter a valid email address, like name@example.com. Not valid: {named}." in page
     assert "<script>" not in page.split("<main", 1)[1]
-    _assert_nothing_saved(users)
+    assert_nothing_saved(users)

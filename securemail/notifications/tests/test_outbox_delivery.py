@@ -11,17 +11,18 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from conftest import email_html, email_text
 from securemail.accounts.models import User
 from securemail.messaging import services as messaging
 from securemail.notifications.models import OutboxEmail
 from securemail.notifications.services import RETRY_DELAYS, deliver_due
-from securemail.notifications.tests.helpers import queue_password_email, unreachable_mailers
+from securemail.notifications.tests.helpers import queue_password_email
 from securemail.onboarding.models import Invitation, RecipientRole
+from tests.support import email_html, email_text, unreachable_mailers
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.smtp
 def test_delivered_email_is_marked_sent_and_its_content_wiped(
     doctor: User, smtp_server: Any
 ) -> None:
@@ -95,6 +96,7 @@ def test_unreachable_smtp_server_means_retry_later_then_failed(doctor: User, set
         assert email.attempts == len(RETRY_DELAYS) + 1
 
 
+@pytest.mark.smtp
 def test_email_waiting_to_retry_goes_out_once_the_server_is_back(
     doctor: User, smtp_server: Any, settings: Any
 ) -> None:
@@ -146,6 +148,7 @@ def test_failed_send_leaves_no_welcome_email_behind(doctor: User) -> None:
     assert mail.outbox == []
 
 
+@pytest.mark.smtp
 def test_an_email_left_sending_by_a_dead_worker_is_retaken_after_ten_minutes(
     doctor: User, smtp_server: Any
 ) -> None:

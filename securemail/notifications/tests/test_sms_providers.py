@@ -10,13 +10,13 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from conftest import email_text, free_port
 from securemail.notifications.sms import (
     LocalSmsProvider,
     SmsError,
     TwilioSmsProvider,
     get_provider,
 )
+from tests.support import email_text, free_port, unreachable_mailers
 
 SID = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "twilio-auth-token-for-tests"
@@ -126,6 +126,7 @@ def test_unreachable_twilio_raises_sms_error(fake_twilio: FakeTwilio, settings: 
     assert fake_twilio.requests == []
 
 
+@pytest.mark.smtp
 def test_local_provider_mails_texts_to_the_digits_at_sms_invalid(
     settings: Any, smtp_server: Any
 ) -> None:
@@ -146,12 +147,7 @@ def test_local_provider_mails_texts_to_the_digits_at_sms_invalid(
 
 def test_local_provider_raises_sms_error_when_mail_is_down(settings: Any) -> None:
     settings.SMS_PROVIDER = "local"
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 5},
-        }
-    }
+    settings.MAILERS = unreachable_mailers()
 
     with pytest.raises(SmsError):
         get_provider().send_text(to="+12025550177", text="Your code is 482913")

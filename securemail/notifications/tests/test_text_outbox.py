@@ -11,11 +11,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from conftest import free_port
 from securemail.accounts.models import User
 from securemail.notifications.models import OutboxText
 from securemail.notifications.services import RETRY_DELAYS, deliver_due
-from securemail.notifications.tests.helpers import unreachable_mailers
 from securemail.onboarding.tests.helpers import (
     PHONE_E164,
     PHONE_INBOX,
@@ -24,6 +22,7 @@ from securemail.onboarding.tests.helpers import (
     send_code,
     start,
 )
+from tests.support import free_port, unreachable_mailers
 
 pytestmark = pytest.mark.django_db
 

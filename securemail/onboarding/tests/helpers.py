@@ -11,11 +11,11 @@ from django.core import mail
 from django.http import HttpResponse
 from django.test import Client
 
-from conftest import code_in, links_in
 from securemail.accounts.models import Specialty, User
 from securemail.notifications.services import deliver_due
 from securemail.onboarding import services
 from securemail.onboarding.models import Invitation, RecipientRole
+from tests.support import client_token, code_in, links_in, path_of
 
 PHONE = "(202) 555-0177"
 PHONE_E164 = "+12025550177"
@@ -36,10 +36,6 @@ PRACTICE = {
 }
 
 INVALID_LINK_TEXT = "This link is no longer valid"
-
-
-def path_of(url: str) -> str:
-    return re.sub(r"^https?://[^/]+", "", url)
 
 
 # --- what was sent ------------------------------------------------------------------------
@@ -221,10 +217,8 @@ def register(
 
 def compose(client: Client, *, to: str, subject: str, body: str, role: str | None) -> Any:
     """Send a message through the compose page, as a person would."""
-    page = client.get("/compose/")
-    token = re.search(r'name="client_token" value="([^"]+)"', page.content.decode())
-    assert token, "no client_token on the compose page"
-    data = {"to": to, "subject": subject, "body": body, "client_token": token.group(1)}
+    token = client_token(client.get("/compose/"))
+    data = {"to": to, "subject": subject, "body": body, "client_token": token}
     if role:
         data["role"] = role
     return client.post("/compose/", data)

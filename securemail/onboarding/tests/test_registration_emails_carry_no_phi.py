@@ -36,6 +36,7 @@ ROLES = [
 ]
 
 
+@pytest.mark.smtp
 @pytest.mark.parametrize("role", ROLES)
 def test_no_email_sent_during_registration_carries_the_message(
     role: str, doctor: User, login: Any, smtp_server: Any
