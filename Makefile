@@ -28,7 +28,7 @@ check: $(STAMP)
 	$(VENV)/bin/djlint securemail --lint
 	$(VENV)/bin/mypy securemail
 	$(VENV)/bin/lint-imports
-	DJANGO_SETTINGS_MODULE=securemail.settings_test $(PY) manage.py makemigrations --check --dry-run
+	env -u DATABASE_URL DJANGO_SETTINGS_MODULE=securemail.settings_test $(PY) manage.py makemigrations --check --dry-run
 	./scripts/check-deploy
 
 bench: $(STAMP)

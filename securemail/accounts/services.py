@@ -96,7 +96,7 @@ def record_successful_login(*, user: User) -> None:
 def request_password_link(*, email: str, client_ip: str) -> None:
     """Someone asks for a set-password link for `email` (rate limited per client address
     and per address). Says nothing about whether the account exists; TooManyRequests."""
-    _spend_fresh_link(client_ip=client_ip, email=email)
+    spend_fresh_link(client_ip=client_ip, email=email)
     send_password_link(email=email)
 
 
@@ -104,12 +104,14 @@ def request_password_link_again(*, uidb64: str, token: str, client_ip: str) -> N
     """The one-button fresh link for a genuine but expired set-password link: sent to the
     address the old link went to, never shown. Rate limited like request_password_link."""
     user = user_of_expired_set_password_link(uidb64=uidb64, token=token)
-    _spend_fresh_link(client_ip=client_ip, email=user.email if user else None)
+    spend_fresh_link(client_ip=client_ip, email=user.email if user else None)
     if user is not None:
         send_password_link(email=user.email)
 
 
-def _spend_fresh_link(*, client_ip: str, email: str | None) -> None:
+def spend_fresh_link(*, client_ip: str, email: str | None) -> None:
+    """The limit on fresh links of any kind (set-password and registration links), per
+    client address and per address; TooManyRequests when over it."""
     keys = [f"ip:{client_ip}"] + ([f"email:{normalize_email(email)}"] if email else [])
     try:
         ratelimit.spend("fresh_link", *keys)

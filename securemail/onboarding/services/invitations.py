@@ -14,7 +14,7 @@ from securemail.accounts import services as account_services
 from securemail.accounts.models import User, normalize_email
 from securemail.audit import services as audit
 from securemail.audit.events import Event
-from securemail.core import ratelimit, tokens
+from securemail.core import tokens
 from securemail.core.limits import limits
 from securemail.onboarding.access import invited_address_for_link
 from securemail.onboarding.emails import queue_welcome_email
@@ -102,11 +102,11 @@ def request_fresh_link_for(*, token: str, client_ip: str) -> None:
 
 
 def _spend_fresh_link(*, client_ip: str, email: str | None) -> None:
-    keys = [f"ip:{client_ip}"] + ([f"email:{normalize_email(email)}"] if email else [])
+    # The same limit as set-password links (one for fresh links of any kind).
     try:
-        ratelimit.spend("fresh_link", *keys)
-    except ratelimit.RateLimited:
-        raise TooManyRequests("Too many requests. Wait an hour and try again.") from None
+        account_services.spend_fresh_link(client_ip=client_ip, email=email)
+    except account_services.TooManyRequests as error:
+        raise TooManyRequests(str(error)) from None
 
 
 def _send_fresh_link(*, email: str) -> None:
