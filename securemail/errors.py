@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from securemail.accounts.models import User
 from securemail.billing.entitlements import PlanRequired
+from securemail.billing.errors import NoPlanForThisAccount
 from securemail.practices.access import NotPracticeManager, practice_manager
 
 
@@ -17,4 +18,6 @@ def forbidden(request: HttpRequest, exception: PermissionDenied | None = None) -
         context = {"reason": "free", "manager": practice_manager(user)}
     elif isinstance(exception, NotPracticeManager):
         context = {"reason": "manager"}
+    elif isinstance(exception, NoPlanForThisAccount):
+        context = {"reason": "no_plan"}
     return render(request, "forbidden.html", context, status=403)

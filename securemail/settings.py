@@ -90,6 +90,7 @@ TEMPLATES = [
                 "securemail.core.context_processors.limits",
                 "securemail.messaging.context_processors.mailbox",
                 "securemail.practices.context_processors.practice",
+                "securemail.billing.context_processors.billing",
             ],
         },
     },
@@ -209,6 +210,46 @@ if SMS_PROVIDER == "twilio" and not (
         "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER."
     )
 
+# Plans and payment (securemail.billing). "test" is the built-in test processor (its own card
+# page, Stripe's test card numbers; development and tests only); "stripe" uses Stripe's
+# hosted Checkout and Billing Portal (README "Billing").
+PAYMENT_PROCESSOR = env_str("PAYMENT_PROCESSOR", "test" if DEBUG else "")
+if PAYMENT_PROCESSOR not in {"test", "stripe"}:
+    raise ImproperlyConfigured("PAYMENT_PROCESSOR must be 'test' or 'stripe'.")
+if PAYMENT_PROCESSOR == "test" and not DEBUG:
+    raise ImproperlyConfigured(
+        "PAYMENT_PROCESSOR=test takes any test card: it is for development only (DEBUG on)."
+    )
+STRIPE_SECRET_KEY = env_secret("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_secret("STRIPE_WEBHOOK_SECRET")
+STRIPE_PORTAL_CONFIGURATION = env_str("STRIPE_PORTAL_CONFIGURATION")
+# Only for contract tests against a local Stripe-compatible server.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+SECUREMAIL_CURRENCY = env_str("SECUREMAIL_CURRENCY", "usd")
+SECUREMAIL_PLANS = {
+    "monthly": {
+        "name": env_str("SECUREMAIL_PLAN_MONTHLY_NAME", "SecureMail Pro, monthly"),
+        "cents": env_int("SECUREMAIL_PLAN_MONTHLY_CENTS", 2900),
+        "interval": "month",
+        "stripe_price": env_str("STRIPE_PRICE_MONTHLY"),
+    },
+    "annual": {
+        "name": env_str("SECUREMAIL_PLAN_ANNUAL_NAME", "SecureMail Pro, annual"),
+        "cents": env_int("SECUREMAIL_PLAN_ANNUAL_CENTS", 29000),
+        "interval": "year",
+        "stripe_price": env_str("STRIPE_PRICE_ANNUAL"),
+    },
+}
+if PAYMENT_PROCESSOR == "stripe" and not (
+    STRIPE_SECRET_KEY
+    and STRIPE_WEBHOOK_SECRET
+    and all(plan["stripe_price"] for plan in SECUREMAIL_PLANS.values())
+):
+    raise ImproperlyConfigured(
+        "PAYMENT_PROCESSOR=stripe needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, "
+        "STRIPE_PRICE_MONTHLY and STRIPE_PRICE_ANNUAL."
+    )
+
 # Key-encryption keys for messages live outside the database (see README "Encryption").
 SECUREMAIL_KEYS = env_secret("SECUREMAIL_KEYS")
 SECUREMAIL_KEYRING_FILE = Path(env_str("SECUREMAIL_KEYRING_FILE", str(VAR_DIR / "keyring")))
@@ -247,6 +288,8 @@ SECUREMAIL_RATE_LIMITS = {
     "code_send_number": "5/h",
     "code_check": "20/10m",
     "fresh_link": "5/h",
+    # Starting a purchase (each one calls the card processor).
+    "purchase": "10/h",
 }
 
 # Security headers (HTTPS, HSTS, CSP and friends).

@@ -40,3 +40,12 @@ class Event(models.TextChoices):
     MESSAGE_EXPIRY_CHANGED = "messaging:message:expiry", "Message expiry changed"
     MESSAGES_EXPIRED = "messaging:message:expire", "Expired messages deleted"
     ATTACHMENT_DOWNLOADED = "messaging:attachment:download", "Attachment downloaded"
+    # billing: plans bought, renewed, failed, canceled
+    PURCHASE_STARTED = "billing:plan:purchase", "Purchase started (card page opened)"
+    PLAN_ACTIVATED = "billing:plan:activate", "Paid plan started"
+    PLAN_RENEWED = "billing:plan:renew", "Paid plan renewed"
+    PLAN_PAYMENT_FAILED = "billing:plan:payment_failed", "Payment failed: plan stopped"
+    PLAN_CANCEL_REQUESTED = "billing:plan:cancel", "Plan set to end at the end of its period"
+    PLAN_ENDED = "billing:plan:end", "Paid plan ended"
+    CARD_UPDATE_STARTED = "billing:card:update", "Card update page opened"
+    INVOICE_LIST_SENT = "billing:invoice:list_sent", "Invoice list emailed"

@@ -50,6 +50,17 @@ def has_paid_plan(user: User) -> bool:
     )
 
 
+def may_have_plan(user: User) -> bool:
+    """Whether `user` can be given a paid plan (bought by them or by their practice's user
+    manager): doctors and staff of a practice, once registered. Never patients."""
+    return (
+        user.kind in {User.Kind.DOCTOR, User.Kind.STAFF}
+        and user.practice_id is not None
+        and user.is_active
+        and user.status == User.Status.ACTIVE
+    )
+
+
 def require(user: User, feature: Feature) -> None:
     """PlanRequired unless `user`'s plan includes `feature` (for the services that write)."""
     if not allows(user, feature):

@@ -18,6 +18,12 @@ class NotificationKind(models.TextChoices):
     SET_PASSWORD = "set_password", "Set-password link"
     # messaging.emails.queue_new_message_emails
     NEW_MESSAGE = "new_message", "New secure message notice"
+    # billing.emails: a receipt per paid invoice, the failed renewal, the card about to
+    # expire, the invoice list on request
+    RECEIPT = "receipt", "Receipt"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    CARD_EXPIRING = "card_expiring", "Card about to expire"
+    INVOICE_LIST = "invoice_list", "Invoice list"
 
 
 class OutboxEntry(SealedRow, models.Model):

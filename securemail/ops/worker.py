@@ -6,6 +6,7 @@ import time
 
 from django.db import close_old_connections
 
+from securemail.billing import services as billing
 from securemail.core import shred
 from securemail.messaging.services import expire_due_messages, expire_old_drafts
 from securemail.notifications.services import deliver_due
@@ -15,10 +16,14 @@ PERIODIC_SECONDS = 60
 
 
 def periodic() -> None:
-    """Expire due messages, then destroy the shredding keys of days that have ended."""
+    """Expire due messages, then destroy the shredding keys of days that have ended; renew
+    due plans, remind of expiring cards, close checkouts never paid."""
     expire_due_messages()
     expire_old_drafts()
     shred.advance()
+    billing.renew_due_plans()
+    billing.send_card_reminders()
+    billing.abandon_stale_checkouts()
 
 
 def run_once() -> int:

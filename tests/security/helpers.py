@@ -37,6 +37,11 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "mail.example.test",
     "EMAIL_URL": "locmem://",
     "SMS_PROVIDER": "local",
+    "PAYMENT_PROCESSOR": "stripe",
+    "STRIPE_SECRET_KEY": "sk_test_for_this_test_only",
+    "STRIPE_WEBHOOK_SECRET": "whsec_for_this_test_only",
+    "STRIPE_PRICE_MONTHLY": "price_monthly",
+    "STRIPE_PRICE_ANNUAL": "price_annual",
 }
 
 

@@ -1,0 +1,68 @@
+"""Reads of plans and invoices for the person they concern. Out of reach is a 404."""
+
+import uuid
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from securemail.accounts.models import User
+from securemail.billing.models import Invoice, Subscription
+
+LIVE = [Subscription.Status.PENDING, Subscription.Status.ACTIVE]
+
+
+def live_plan(member: User) -> Subscription | None:
+    """The member's plan being bought or in force (at most one)."""
+    return (
+        Subscription.objects.select_related("buyer", "account")
+        .filter(member=member, status__in=LIVE)
+        .first()
+    )
+
+
+def active_plan(member: User) -> Subscription | None:
+    sub = live_plan(member)
+    return sub if sub is not None and sub.status == Subscription.Status.ACTIVE else None
+
+
+def live_plans_of(members: list[User]) -> dict[int, Subscription]:
+    """live_plan for many people at once (one query), by member id."""
+    rows = Subscription.objects.select_related("buyer").filter(member__in=members, status__in=LIVE)
+    return {sub.member_id: sub for sub in rows}
+
+
+def payment_problem(user: User) -> Subscription | None:
+    """The plan a failed renewal stopped, while nothing has replaced it: the banner that
+    says so (and offers Buy Now) shows until the person buys again."""
+    latest = (
+        Subscription.objects.filter(Q(member=user) | Q(buyer=user))
+        .exclude(status=Subscription.Status.PENDING)
+        .order_by("-created_at")
+        .first()
+    )
+    if latest is None or latest.end_reason != Subscription.EndReason.PAYMENT_FAILED:
+        return None
+    if latest.member_id != user.pk and active_plan(latest.member) is not None:
+        return None
+    return latest
+
+
+def bought_plan(user: User, subscription_id: uuid.UUID) -> Subscription:
+    """A plan `user` bought or has (Http404 for anyone else's)."""
+    sub = (
+        Subscription.objects.select_related("account", "member", "buyer")
+        .filter(Q(member=user) | Q(buyer=user), pk=subscription_id)
+        .first()
+    )
+    if sub is None:
+        raise Http404
+    return sub
+
+
+def invoices(user: User) -> QuerySet[Invoice]:
+    """Invoices of the plans `user` paid for or has, newest first."""
+    return (
+        Invoice.objects.filter(Q(subscription__buyer=user) | Q(subscription__member=user))
+        .select_related("subscription")
+        .order_by("-issued_at", "-pk")
+    )
