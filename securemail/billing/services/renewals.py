@@ -32,7 +32,7 @@ def renew_due_plans(*, limit: int = 100) -> int:
     while done < limit:
         with transaction.atomic():
             sub = (
-                Subscription.objects.select_for_update(skip_locked=True)
+                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status=Subscription.Status.ACTIVE, current_period_end__lte=timezone.now())
                 .exclude(pk__in=skip)
                 .order_by("current_period_end")
@@ -70,7 +70,7 @@ def send_card_reminders(*, today: date | None = None) -> int:
     while True:
         with transaction.atomic():
             sub = (
-                Subscription.objects.select_for_update(skip_locked=True)
+                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("buyer", "member")
                 .filter(
                     status=Subscription.Status.ACTIVE,
