@@ -26,6 +26,16 @@ DEMO_ACCOUNTS = [
     DemoAccount("doctor@demo.test", "paid doctor, user manager of Bright Smiles Dental"),
     DemoAccount("staff@demo.test", "paid front-desk staff of Bright Smiles Dental"),
     DemoAccount("patient@demo.test", "patient (free: can read and reply)"),
+    DemoAccount(
+        "surgeon@demo.test", "free doctor, user manager of Lakeside Oral Surgery (try an upgrade)"
+    ),
+]
+OTHER_PRACTICE = "Lakeside Oral Surgery"
+# How to try a purchase (printed by `make run`).
+TEST_CARDS = [
+    "4242 4242 4242 4242 succeeds",
+    "4000 0000 0000 0002 is declined",
+    "4000 0000 0000 9995 fails for insufficient funds",
 ]
 
 
@@ -59,11 +69,24 @@ def seed_demo(password: str) -> bool:
                 state="IL",
                 postal_code="62701",
             )
+        other = Practice.objects.filter(name=OTHER_PRACTICE).first()
+        if other is None:
+            other = Practice.objects.create(
+                name=OTHER_PRACTICE,
+                website="https://lakeside.example",
+                phone="+13125550188",
+                address_line1="9 Lake Shore Drive",
+                city="Chicago",
+                state="IL",
+                postal_code="60601",
+            )
         general = Specialty.objects.filter(slug="general-dentistry").first()
+        # Plans are bought below, through the billing services (free until then).
         people = [
-            ("doctor@demo.test", "Jane Roe", User.Kind.DOCTOR, User.Plan.PAID, practice, True),
-            ("staff@demo.test", "Sam Front", User.Kind.STAFF, User.Plan.PAID, practice, False),
+            ("doctor@demo.test", "Jane Roe", User.Kind.DOCTOR, User.Plan.FREE, practice, True),
+            ("staff@demo.test", "Sam Front", User.Kind.STAFF, User.Plan.FREE, practice, False),
             ("patient@demo.test", "Pat Smith", User.Kind.PATIENT, User.Plan.FREE, None, False),
+            ("surgeon@demo.test", "Omar Lee", User.Kind.DOCTOR, User.Plan.FREE, other, True),
         ]
         users = {}
         for index, (email, name, kind, plan, prac, manager) in enumerate(people):
@@ -90,6 +113,7 @@ def seed_demo(password: str) -> bool:
                 user.save(update_fields=["password"])
             users[email] = user
         if created:
+            _buy_demo_plans(doctor=users["doctor@demo.test"], staff=users["staff@demo.test"])
             send_message(
                 sender=users["doctor@demo.test"],
                 recipients=[RecipientSpec(email="patient@demo.test")],
@@ -100,3 +124,27 @@ def seed_demo(password: str) -> bool:
                 ),
             )
     return created
+
+
+def _buy_demo_plans(*, doctor: User, staff: User) -> None:
+    """The demo doctor's own annual plan, and a monthly one the doctor (the practice's user
+    manager) bought for the staff member: through the test processor's card page, as a
+    person would. With another processor configured, the plans are simply set."""
+    from securemail.billing import services as billing
+    from securemail.billing.processors import processor
+    from securemail.billing.processors.local import LocalProcessor, TestCard
+
+    local = processor()
+    if not isinstance(local, LocalProcessor):
+        User.objects.filter(pk__in=[doctor.pk, staff.pk]).update(plan=User.Plan.PAID)
+        return
+    card = TestCard(number="4242424242424242", exp_month=12, exp_year=2034, cvc="123")
+    for started in (
+        billing.start_own_purchase(member=doctor, plan_code="annual"),
+        billing.start_purchase_for_member(manager=doctor, member=staff, plan_code="monthly"),
+    ):
+        checkout_id = started.url.rstrip("/").rsplit("/", 1)[-1]
+        local.pay(checkout_id, card)
+        billing.confirm_checkout(actor=doctor, checkout_id=checkout_id)
+    for person in (doctor, staff):
+        person.refresh_from_db(fields=["plan"])

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from securemail.core.crypto import keyring
 from securemail.notifications.catcher import start_catcher
-from securemail.ops.demo import DEMO_ACCOUNTS, demo_password, seed_demo
+from securemail.ops.demo import DEMO_ACCOUNTS, TEST_CARDS, demo_password, seed_demo
 
 
 class Command(BaseCommand):
@@ -58,6 +58,13 @@ class Command(BaseCommand):
             *(f"  Log in as  {a.email:<20} ({a.description})" for a in DEMO_ACCOUNTS),
             f"  Password   {password}",
         ]
+        if settings.PAYMENT_PROCESSOR == "test":
+            lines += [
+                f"  Upgrade    as surgeon@demo.test: {base}/billing/ → Buy now; test cards:",
+                *(f"             {card}" for card in TEST_CARDS),
+                "             (any future expiry, any 3 digits; renew or fail a renewal at "
+                f"{base}/billing/test-processor/)",
+            ]
         if catcher is not None:
             lines.append(f"  Mail       {base}/dev/mail/  (every email and text sent)")
         lines += ["  Stop       Ctrl-C", ""]
