@@ -38,7 +38,9 @@ class OutboxEntry(SealedRow, models.Model):
         FAILED = "failed", "Failed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=64, choices=NotificationKind.choices)
+    # One of NotificationKind (typed at every call; no `choices`, so a new kind needs no
+    # migration).
+    kind = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
