@@ -247,6 +247,8 @@ SECUREMAIL_RATE_LIMITS = {
     "code_send_number": "5/h",
     "code_check": "20/10m",
     "fresh_link": "5/h",
+    # Links a practice's user manager sends again or to a corrected address (per manager).
+    "manager_link": "30/h",
 }
 
 # Security headers (HTTPS, HSTS, CSP and friends).

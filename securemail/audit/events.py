@@ -40,3 +40,11 @@ class Event(models.TextChoices):
     MESSAGE_EXPIRY_CHANGED = "messaging:message:expiry", "Message expiry changed"
     MESSAGES_EXPIRED = "messaging:message:expire", "Expired messages deleted"
     ATTACHMENT_DOWNLOADED = "messaging:attachment:download", "Attachment downloaded"
+    # practices: the user manager
+    INVITATION_RESENT = "practices:invitation:resend", "Invitation sent again by the user manager"
+    INVITEE_EMAIL_CORRECTED = (
+        "practices:invitee:correct_email",
+        "Invitee's email address corrected by the user manager",
+    )
+    USER_UNLOCKED = "practices:user:unlock", "Account unlocked by the user manager"
+    MANAGER_HANDED_OVER = "practices:manager:hand_over", "User manager role handed over"
