@@ -6,6 +6,7 @@ with a clear message. The audit entry names ids, never an address."""
 from typing import Any
 
 import pytest
+from django.db.models import QuerySet
 from django.test import Client
 
 from securemail.accounts.models import User
@@ -20,6 +21,7 @@ from securemail.onboarding.tests.helpers import (
     send_code,
     start,
 )
+from securemail.practices import services
 from securemail.practices.tests.helpers import (
     PEOPLE,
     action_url,
@@ -287,3 +289,30 @@ def test_corrections_count_towards_the_managers_limit(
     assert "Wait an hour and try again." in text(refused)
     user.refresh_from_db()
     assert user.email == RIGHT
+
+
+def test_the_service_itself_refuses_a_malformed_address(doctor: User) -> None:
+    user, _ = invitee(doctor, WRONG, "patient")
+
+    with pytest.raises(services.PeopleError, match="Enter a valid email address"):
+        services.correct_invitee_email(manager=doctor, user_id=user.pk, email="pat@@mail")
+
+    user.refresh_from_db()
+    assert user.email == WRONG
+
+
+def test_an_address_registered_a_moment_before_the_write_is_refused(
+    doctor: User, staff: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, old_link = invitee(doctor, WRONG, "patient")
+    # The check found the address free; the account appears before the write.
+    monkeypatch.setattr(QuerySet, "exists", lambda _self: False)
+
+    with pytest.raises(services.PeopleError, match="already has a SecureMail account"):
+        services.correct_invitee_email(manager=doctor, user_id=user.pk, email=staff.email)
+
+    monkeypatch.undo()
+    user.refresh_from_db()
+    assert user.email == WRONG
+    assert Client().get(old_link).status_code == 200
+    assert entries(CORRECTED) == []
