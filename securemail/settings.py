@@ -290,6 +290,8 @@ SECUREMAIL_RATE_LIMITS = {
     "fresh_link": "5/h",
     # Starting a purchase (each one calls the card processor).
     "purchase": "10/h",
+    # Links a practice's user manager sends again or to a corrected address (per manager).
+    "manager_link": "30/h",
 }
 
 # Security headers (HTTPS, HSTS, CSP and friends).

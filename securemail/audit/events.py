@@ -49,3 +49,11 @@ class Event(models.TextChoices):
     PLAN_ENDED = "billing:plan:end", "Paid plan ended"
     CARD_UPDATE_STARTED = "billing:card:update", "Card update page opened"
     INVOICE_LIST_SENT = "billing:invoice:list_sent", "Invoice list emailed"
+    # practices: the user manager
+    INVITATION_RESENT = "practices:invitation:resend", "Invitation sent again by the user manager"
+    INVITEE_EMAIL_CORRECTED = (
+        "practices:invitee:correct_email",
+        "Invitee's email address corrected by the user manager",
+    )
+    USER_UNLOCKED = "practices:user:unlock", "Account unlocked by the user manager"
+    MANAGER_HANDED_OVER = "practices:manager:hand_over", "User manager role handed over"

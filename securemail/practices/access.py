@@ -3,11 +3,22 @@
 The first account of a practice is its user manager (SPEC §1): the one who decides the
 practice's settings and, with billing, its plans. `Practice` itself lives in accounts (a
 user row points at it); the rules about it live here.
+
+The user manager's page reads the practice's people through `people_of` and one person
+through `person_for_manager` (Http404 for anyone out of reach, as for nobody at all); what
+may be done to a person is stated once, on `Person`, for the page to show and the services
+to enforce.
 """
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
 
 from securemail.accounts.models import Practice, User
+from securemail.billing.entitlements import Feature, allows
+from securemail.onboarding.models import ANOTHER_PRACTICE, Invitation, RecipientRole
 
 
 class NotPracticeManager(PermissionDenied):
@@ -37,3 +48,159 @@ def practice_manager(user: User) -> User | None:
         .order_by("pk")
         .first()
     )
+
+
+# Invited, and the registration wizard not finished yet.
+NOT_REGISTERED = (User.Status.INVITED, User.Status.STARTED)
+# The roles whose invitees never join the inviting practice: they are its people only
+# until they register (into a practice of their own, or as a patient).
+OUTSIDE_ROLES = [*ANOTHER_PRACTICE, RecipientRole.PATIENT]
+
+
+# Who may become the practice's user manager (Person.may_become_manager), in words.
+MANAGER_CANDIDATES = (
+    "Only an active doctor or staff member of the practice (registered, password set, not "
+    "locked) can become its user manager."
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """One row of the user manager's page: a member of the practice (its doctors and staff,
+    invited or registered) or someone it invited to another practice or as a patient, not
+    registered yet. `invitation` is their open invitation, if they have one."""
+
+    user: User
+    invitation: Invitation | None
+    is_member: bool
+
+    @property
+    def role(self) -> str:
+        if not self.is_member and self.invitation is not None:
+            return self.invitation.get_role_display()
+        return self.user.get_kind_display()
+
+    @property
+    def is_locked(self) -> bool:
+        return self.user.locked_at is not None
+
+    @property
+    def is_phone_verified(self) -> bool:
+        return self.user.phone_verified_at is not None
+
+    @property
+    def is_paid(self) -> bool:
+        # The plan rule's answer (billing.entitlements), not the plan column.
+        return allows(self.user, Feature.START_CONVERSATION)
+
+    @property
+    def is_invitee(self) -> bool:
+        """Invited and not registered yet, with a link to send again or to send elsewhere."""
+        return self.user.status in NOT_REGISTERED and self.invitation is not None
+
+    @property
+    def awaits_password(self) -> bool:
+        """A member who finished the wizard but never set a password."""
+        return self.is_member and self.user.status == User.Status.REGISTERED
+
+    @property
+    def may_resend(self) -> bool:
+        """The invitation again (a fresh link), or for a member who finished the wizard,
+        the set-password link again."""
+        return self.is_invitee or self.awaits_password
+
+    @property
+    def may_correct_email(self) -> bool:
+        """Only while the invitation is open: after that the address is the person's login."""
+        return self.is_invitee
+
+    @property
+    def may_unlock(self) -> bool:
+        return self.is_member and self.is_locked
+
+    @property
+    def may_become_manager(self) -> bool:
+        """An active doctor or staff member of the practice, other than its manager
+        (MANAGER_CANDIDATES says it in words)."""
+        user = self.user
+        return (
+            self.is_member
+            and user.kind in {User.Kind.DOCTOR, User.Kind.STAFF}
+            and user.status == User.Status.ACTIVE
+            and user.is_active
+            and not self.is_locked
+            and not user.is_practice_manager
+        )
+
+
+@dataclass(frozen=True)
+class PracticePeople:
+    practice: Practice
+    # Doctors and staff of the practice, in every state; the manager among them.
+    members: list[Person]
+    # Invited to another practice or as patients, until they register.
+    invitees: list[Person]
+
+
+def _open_invitation_from(practice_id: int) -> Exists:
+    return Exists(
+        Invitation.objects.filter(
+            invitee=OuterRef("pk"),
+            used_at__isnull=True,
+            invited_by__practice_id=practice_id,
+            role__in=OUTSIDE_ROLES,
+        )
+    )
+
+
+def _reachable(practice_id: int) -> QuerySet[User]:
+    """Everyone the practice's user manager may see and act on: its members, and the
+    people it invited elsewhere while their invitation is open."""
+    invited_elsewhere = Q(practice__isnull=True, status__in=NOT_REGISTERED) & Q(
+        _open_invitation_from(practice_id)
+    )
+    return User.objects.filter(Q(practice_id=practice_id) | invited_elsewhere)
+
+
+def _people(practice_id: int, users: list[User]) -> list[Person]:
+    invitations = {
+        invitation.invitee_id: invitation
+        for invitation in Invitation.objects.filter(
+            invitee__in=[user.pk for user in users], used_at__isnull=True
+        )
+    }
+    people = [
+        Person(
+            user=user,
+            invitation=invitations.get(user.pk),
+            is_member=user.practice_id == practice_id,
+        )
+        for user in users
+    ]
+    return sorted(people, key=lambda p: ((p.user.full_name or p.user.email).lower(), p.user.pk))
+
+
+def people_of(manager: User) -> PracticePeople:
+    """The user manager's page: the practice's members and its invitees elsewhere, in three
+    queries whatever their number. NotPracticeManager for anyone but the manager."""
+    practice = managed_practice(manager)
+    people = _people(practice.pk, list(_reachable(practice.pk)))
+    return PracticePeople(
+        practice=practice,
+        members=[p for p in people if p.is_member],
+        invitees=[p for p in people if not p.is_member],
+    )
+
+
+def person_for_manager(manager: User, user_id: int, *, for_update: bool = False) -> Person:
+    """One of the practice's people, for its user manager: NotPracticeManager for anyone
+    else, Http404 for a person out of the practice's reach (another practice's, someone it
+    never invited, or nobody). `for_update` locks the person's row (for the services)."""
+    practice = managed_practice(manager)
+    found = _reachable(practice.pk).filter(pk=user_id)
+    if for_update:
+        found = found.select_for_update()
+    user = found.first()
+    if user is None:
+        raise Http404
+    return _people(practice.pk, [user])[0]

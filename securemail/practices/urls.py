@@ -5,4 +5,9 @@ from securemail.practices import views
 app_name = "practices"
 urlpatterns = [
     path("settings/", views.practice_settings, name="settings"),
+    path("people/", views.people, name="people"),
+    path("people/<int:user_id>/resend/", views.resend_invitation, name="resend"),
+    path("people/<int:user_id>/email/", views.correct_email, name="correct_email"),
+    path("people/<int:user_id>/unlock/", views.unlock, name="unlock"),
+    path("people/<int:user_id>/manager/", views.hand_over, name="hand_over"),
 ]

@@ -1,7 +1,8 @@
 """The only writers of invitations, registration progress and verification codes, one
 module per flow:
 
-- `invitations`: invite (messaging, while sending), starting the registration, fresh links;
+- `invitations`: invite (messaging, while sending), starting the registration, fresh links
+  (also the practice's user manager's re-sent and restarted invitations);
 - `wizard`: saving the wizard's steps;
 - `codes`: sending and checking verification codes;
 - `finishing`: completing the registration.
@@ -15,8 +16,10 @@ from securemail.onboarding.services.codes import check_code, send_code
 from securemail.onboarding.services.finishing import complete_registration
 from securemail.onboarding.services.invitations import (
     invite,
+    renew_link,
     request_fresh_link,
     request_fresh_link_for,
+    restart_invitation,
     start_registration,
 )
 from securemail.onboarding.services.wizard import (
@@ -29,8 +32,10 @@ __all__ = [
     "check_code",
     "complete_registration",
     "invite",
+    "renew_link",
     "request_fresh_link",
     "request_fresh_link_for",
+    "restart_invitation",
     "save_practice_step",
     "save_specialty_step",
     "save_you_step",

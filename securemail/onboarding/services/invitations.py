@@ -1,8 +1,10 @@
 """Invitations: the invite itself, starting the registration, and fresh links.
 
 `invite` is called by messaging while it sends a message (inside that transaction); the
-others by onboarding's views for the link's holder. Side effects: the invited account,
-the invitation (only its link's hash), audit entries and the welcome email in the outbox.
+next three by onboarding's views for the link's holder; `renew_link` and
+`restart_invitation` by the services that re-send a link (the fresh links here, the
+practice's user manager in practices.services). Side effects: the invited account, the
+invitation (only its link's hash), audit entries and the welcome email in the outbox.
 """
 
 from datetime import timedelta
@@ -129,15 +131,56 @@ def _send_fresh_link(*, email: str) -> None:
         )
         if invitation is None:
             return
-        token, token_hash = tokens.new_link_token()
-        now = timezone.now()
-        invitation.token_hash = token_hash
-        invitation.link_sent_at = now
-        invitation.expires_at = now + timedelta(days=limits().invitation_days)
-        invitation.save(update_fields=["token_hash", "link_sent_at", "expires_at"])
+        token = renew_link(invitation)
         audit.record(
             Event.INVITATION_FRESH_LINK,
             actor_id=None,
             target=f"invitation:{invitation.pk}",
         )
         queue_welcome_email(invitation, token, again=True)
+
+
+def renew_link(invitation: Invitation) -> str:
+    """Give `invitation` a fresh link: a new token, sent now and good for the invitation's
+    days again; the old link stops working (only the new one's hash is kept). The wizard's
+    progress stays: the same person carries on. Returns the token for the welcome email.
+
+    Uncharged and unaudited: for services that hold the transaction and the invitation's
+    row lock, spent their own limit, and audit and queue the email themselves (the fresh
+    links above; the practice's user manager re-sending one, in practices.services).
+    """
+    token, token_hash = tokens.new_link_token()
+    now = timezone.now()
+    invitation.token_hash = token_hash
+    invitation.link_sent_at = now
+    invitation.expires_at = now + timedelta(days=limits().invitation_days)
+    invitation.save(update_fields=["token_hash", "link_sent_at", "expires_at"])
+    return token
+
+
+def restart_invitation(invitation: Invitation) -> tuple[Invitation, str]:
+    """Start `invitation` over: a new row with a new link and none of the old one's
+    progress, and the account back to *invited*. The old row goes with its codes, so the
+    old link and a wizard begun from it (bound to the old row) end at "no longer valid".
+    For an address that was wrong: whoever opened the old link is not the invitee, and
+    what they typed (a name, a phone) must not reach the real one. Returns the new
+    invitation and its token for the welcome email.
+
+    Unaudited, like renew_link: the caller (the practice's user manager correcting an
+    address, in practices.services) holds the transaction and the invitee's row lock,
+    audits and queues the email.
+    """
+    fresh = Invitation(
+        invitee_id=invitation.invitee_id,
+        invited_by_id=invitation.invited_by_id,
+        role=invitation.role,
+        created_at=invitation.created_at,
+    )
+    # First the old row: one open invitation per invitee.
+    invitation.delete()
+    token, fresh.token_hash = tokens.new_link_token()
+    fresh.link_sent_at = timezone.now()
+    fresh.expires_at = fresh.link_sent_at + timedelta(days=limits().invitation_days)
+    fresh.save()
+    User.objects.filter(pk=fresh.invitee_id).update(status=User.Status.INVITED)
+    return fresh, token

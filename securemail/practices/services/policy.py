@@ -1,5 +1,5 @@
-"""The only writers of a practice's settings. Each service authorizes through
-practices.access, writes and audits in one transaction."""
+"""The practice's settings, decided by its user manager (authorized through
+practices.access, written and audited in one transaction)."""
 
 from django.db import transaction
 

@@ -1,0 +1,32 @@
+"""The only writers of a practice's settings and of what its user manager does to its
+people, one module per flow:
+
+- `policy`: the practice's settings (whether its invitees verify a phone);
+- `people`: invitations sent again or to a corrected address, unlocking an account,
+  handing the user manager's role to someone else.
+
+Every service takes the acting manager keyword-only and follows one order in one
+transaction: authorize (practices.access: NotPracticeManager, Http404 for a person out of
+reach) → rate limits → write → audit → queue emails. What they raise for the manager to
+act on is PeopleError (TooManyRequests for a limit).
+"""
+
+from securemail.practices.services.people import (
+    PeopleError,
+    TooManyRequests,
+    correct_invitee_email,
+    hand_over_manager_role,
+    resend_invitation,
+    unlock_account,
+)
+from securemail.practices.services.policy import set_phone_verification_policy
+
+__all__ = [
+    "PeopleError",
+    "TooManyRequests",
+    "correct_invitee_email",
+    "hand_over_manager_role",
+    "resend_invitation",
+    "set_phone_verification_policy",
+    "unlock_account",
+]
