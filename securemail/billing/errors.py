@@ -4,7 +4,14 @@ from django.core.exceptions import PermissionDenied
 
 from securemail.billing.processors.base import BadSignature, ProcessorUnavailable
 
+# What a page says when the card processor can't be reached.
+PROCESSOR_UNAVAILABLE_MESSAGE = (
+    "The card processor can't be reached right now. Nothing was charged: try again in a few "
+    "minutes."
+)
+
 __all__ = [
+    "PROCESSOR_UNAVAILABLE_MESSAGE",
     "AlreadyPaid",
     "BadSignature",
     "BillingError",

@@ -17,7 +17,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from securemail.accounts.models import Practice, User
-from securemail.billing.entitlements import Feature, allows
+from securemail.billing.access import live_plans_of
+from securemail.billing.entitlements import Feature, allows, may_have_plan
+from securemail.billing.models import Subscription
 from securemail.onboarding.models import ANOTHER_PRACTICE, Invitation, RecipientRole
 
 
@@ -73,6 +75,8 @@ class Person:
     user: User
     invitation: Invitation | None
     is_member: bool
+    # Their plan being bought or in force (billing), if any.
+    subscription: Subscription | None = None
 
     @property
     def role(self) -> str:
@@ -89,9 +93,26 @@ class Person:
         return self.user.phone_verified_at is not None
 
     @property
-    def is_paid(self) -> bool:
+    def has_paid_plan(self) -> bool:
         # The plan rule's answer (billing.entitlements), not the plan column.
         return allows(self.user, Feature.START_CONVERSATION)
+
+    @property
+    def may_have_plan(self) -> bool:
+        """A plan can be bought for them (a registered doctor or staff member), and none is
+        in force."""
+        sub = self.subscription
+        active = sub is not None and sub.status == Subscription.Status.ACTIVE
+        return self.is_member and may_have_plan(self.user) and not active and not self.has_paid_plan
+
+    @property
+    def may_cancel_plan(self) -> bool:
+        sub = self.subscription
+        return (
+            sub is not None
+            and sub.status == Subscription.Status.ACTIVE
+            and not sub.cancel_at_period_end
+        )
 
     @property
     def is_invitee(self) -> bool:
@@ -169,11 +190,13 @@ def _people(practice_id: int, users: list[User]) -> list[Person]:
             invitee__in=[user.pk for user in users], used_at__isnull=True
         )
     }
+    plans = live_plans_of(users)
     people = [
         Person(
             user=user,
             invitation=invitations.get(user.pk),
             is_member=user.practice_id == practice_id,
+            subscription=plans.get(user.pk),
         )
         for user in users
     ]

@@ -10,4 +10,6 @@ urlpatterns = [
     path("people/<int:user_id>/email/", views.correct_email, name="correct_email"),
     path("people/<int:user_id>/unlock/", views.unlock, name="unlock"),
     path("people/<int:user_id>/manager/", views.hand_over, name="hand_over"),
+    path("people/<int:user_id>/plan/buy/", views.buy_plan, name="buy_plan"),
+    path("people/<int:user_id>/plan/cancel/", views.cancel_plan, name="cancel_plan"),
 ]

@@ -6,11 +6,18 @@ a person out of the practice's reach is a 404, as for nobody at all.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from securemail.accounts.models import User
+from securemail.billing.errors import (
+    PROCESSOR_UNAVAILABLE_MESSAGE,
+    AlreadyPaid,
+    ProcessorUnavailable,
+    TooManyPurchases,
+)
+from securemail.billing.forms import BuyForm
 from securemail.practices import access, services
 from securemail.practices.forms import CorrectEmailForm, PracticeSettingsForm
 
@@ -139,3 +146,38 @@ def hand_over(request: HttpRequest, user_id: int) -> HttpResponse:
         {"person": person, "error": error, "candidates": access.MANAGER_CANDIDATES},
         status=400 if error else 200,
     )
+
+
+@login_required
+@require_POST
+def buy_plan(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Buy a plan for one of the practice's people: off to the card page."""
+    form = BuyForm(request.POST)
+    if not form.is_valid():
+        return _people_page(request, error="Choose a plan.", status=400)
+    try:
+        started = services.buy_plan_for(
+            manager=_user(request), user_id=user_id, plan_code=form.cleaned_data["plan"]
+        )
+    except services.PeopleError as error:
+        return _people_page(request, error=str(error), status=_error_status(error))
+    except AlreadyPaid as error:
+        return _people_page(request, error=str(error), status=409)
+    except TooManyPurchases as error:
+        return _people_page(request, error=str(error), status=429)
+    except ProcessorUnavailable:
+        return _people_page(request, error=PROCESSOR_UNAVAILABLE_MESSAGE, status=503)
+    return HttpResponseRedirect(started.url)
+
+
+@login_required
+@require_POST
+def cancel_plan(request: HttpRequest, user_id: int) -> HttpResponse:
+    try:
+        services.cancel_plan_for(manager=_user(request), user_id=user_id)
+    except services.PeopleError as error:
+        return _people_page(request, error=str(error), status=_error_status(error))
+    except ProcessorUnavailable:
+        return _people_page(request, error=PROCESSOR_UNAVAILABLE_MESSAGE, status=503)
+    messages.success(request, "The plan ends at the end of its paid period.")
+    return redirect("practices:people")

@@ -99,7 +99,9 @@ def _pending(*, buyer: User, member: User, account: BillingAccount, plan_code: s
         live = Subscription.objects.filter(
             member=member, status__in=[Subscription.Status.PENDING, Subscription.Status.ACTIVE]
         ).first()
-        if live is not None and live.status == Subscription.Status.ACTIVE:
+        if (live is not None and live.status == Subscription.Status.ACTIVE) or (
+            live is None and member.plan == User.Plan.PAID
+        ):
             raise AlreadyPaid(f"{member.display_name} already has a paid plan.")
         if live is not None:
             fresh = live.created_at > now - timedelta(hours=CHECKOUT_HOURS)

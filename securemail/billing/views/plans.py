@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from securemail.accounts.models import User
 from securemail.billing import access, entitlements, services
 from securemail.billing.errors import (
+    PROCESSOR_UNAVAILABLE_MESSAGE,
     AlreadyPaid,
     NotTheBuyer,
     ProcessorUnavailable,
@@ -22,10 +23,7 @@ from securemail.billing.forms import BuyForm
 from securemail.billing.models import Subscription
 from securemail.billing.plans import plans, price
 
-UNAVAILABLE = (
-    "The card processor can't be reached right now. Nothing was charged: try again in a few "
-    "minutes."
-)
+UNAVAILABLE = PROCESSOR_UNAVAILABLE_MESSAGE
 
 
 def _user(request: HttpRequest) -> User:

@@ -3,7 +3,9 @@ people, one module per flow:
 
 - `policy`: the practice's settings (whether its invitees verify a phone);
 - `people`: invitations sent again or to a corrected address, unlocking an account,
-  handing the user manager's role to someone else.
+  handing the user manager's role to someone else;
+- `plans`: buying or cancelling a plan for one of the practice's people (billing does the
+  buying).
 
 Every service takes the acting manager keyword-only and follows one order in one
 transaction: authorize (practices.access: NotPracticeManager, Http404 for a person out of
@@ -19,11 +21,14 @@ from securemail.practices.services.people import (
     resend_invitation,
     unlock_account,
 )
+from securemail.practices.services.plans import buy_plan_for, cancel_plan_for
 from securemail.practices.services.policy import set_phone_verification_policy
 
 __all__ = [
     "PeopleError",
     "TooManyRequests",
+    "buy_plan_for",
+    "cancel_plan_for",
     "correct_invitee_email",
     "hand_over_manager_role",
     "resend_invitation",
