@@ -159,3 +159,22 @@ def test_coming_back_with_someone_elses_checkout_changes_nothing(
     assert response.status_code == 404
     other.refresh_from_db()
     assert other.plan == User.Plan.FREE
+
+
+def test_the_receipt_says_what_was_paid_in_both_parts_and_nothing_else(
+    login: Any, free_staff: User
+) -> None:
+    from securemail.notifications.services import _payload
+
+    buy(login(free_staff), "annual")
+
+    [receipt] = OutboxEmail.objects.filter(kind=NotificationKind.RECEIPT)
+    content = _payload(receipt)
+    number = Invoice.objects.get().number
+    for part in (content["text"], content["html"]):
+        assert number in part
+        assert "$290.00" in part
+        assert "SecureMail Pro, annual for Fran Free" in part
+    assert "Your SecureMail receipt" in content["subject"]
+    # No card number, not even its last four digits beyond the brand line of the page.
+    assert "4242 4242" not in content["text"] + content["html"]
