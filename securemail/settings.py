@@ -4,6 +4,7 @@ With DEBUG off the product refuses to start while a secret, the keys or the base
 missing, so a half-configured production instance never serves a page.
 """
 
+import base64
 from pathlib import Path
 
 import dj_database_url
@@ -266,6 +267,16 @@ if not DEBUG and not SECUREMAIL_KEYS and not env_str("SECUREMAIL_KEYRING_FILE"):
         "SECUREMAIL_KEYS (or SECUREMAIL_KEYS_FILE, or SECUREMAIL_KEYRING_FILE) must be set "
         "when DEBUG is off."
     )
+
+# The audit chain's HMAC key (securemail.audit.chain): outside the database, like the keys.
+SECUREMAIL_AUDIT_KEY = env_secret("SECUREMAIL_AUDIT_KEY")
+SECUREMAIL_AUDIT_KEY_PATH = VAR_DIR / "audit-key"
+if not DEBUG and not SECUREMAIL_AUDIT_KEY:
+    raise ImproperlyConfigured(
+        "SECUREMAIL_AUDIT_KEY (or SECUREMAIL_AUDIT_KEY_FILE) must be set when DEBUG is off."
+    )
+if SECUREMAIL_AUDIT_KEY and len(base64.b64decode(SECUREMAIL_AUDIT_KEY, validate=False)) != 32:
+    raise ImproperlyConfigured("SECUREMAIL_AUDIT_KEY must be the base64 of 32 bytes.")
 
 # Product limits (read through securemail.core.limits, which every form, service and text
 # that states one uses).

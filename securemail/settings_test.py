@@ -19,6 +19,9 @@ os.environ.setdefault(
     "1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=,2:YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXphYmNkZWY=",
 )
 
+# A fixed test key for the audit chain's HMAC.
+os.environ.setdefault("SECUREMAIL_AUDIT_KEY", "dGVzdC1hdWRpdC1jaGFpbi1rZXktMzItYnl0ZXMhISE=")
+
 from securemail.settings import *  # noqa: F403
 from securemail.settings import DATABASES
 

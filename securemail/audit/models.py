@@ -24,3 +24,17 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.event} {self.target}"
+
+
+class AuditHead(models.Model):
+    """The newest entry's hash, in one row that every append locks first: appends queue on
+    it, so each one chains to the entry before it whatever the concurrency (locking "the
+    newest entry" instead hands a waiting writer a row that is no longer the newest). It
+    also lets verification notice entries removed from the end."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_entry_id = models.BigIntegerField(null=True)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"Audit head at {self.last_entry_id}"

@@ -1,21 +1,25 @@
-"""The only writer of the audit log."""
+"""The only writer of the audit log: append-only, each entry chained to the one before it
+with HMAC-SHA256 under a key kept outside the database (securemail.audit.chain)."""
 
 import hashlib
+import hmac
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from securemail.audit.chain import chain_key
 from securemail.audit.events import Event
-from securemail.audit.models import AuditEvent
+from securemail.audit.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 
 
 def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
     payload = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{prev_hash}|{payload}".encode()).hexdigest()
+    return hmac.new(chain_key(), f"{prev_hash}|{payload}".encode(), hashlib.sha256).hexdigest()
 
 
 def _fields(event: AuditEvent) -> dict[str, Any]:
@@ -65,8 +69,8 @@ def record_many(
     # caller's whole transaction anyway (nothing may commit unaudited), and it saves two
     # round trips on every audited action.
     with transaction.atomic(savepoint=False):
-        last = AuditEvent.objects.select_for_update().order_by("-id").only("entry_hash").first()
-        prev_hash = last.entry_hash if last else GENESIS
+        head = _locked_head()
+        prev_hash = head.last_hash
         now = timezone.now()
         entries = []
         for target in targets:
@@ -86,14 +90,63 @@ def record_many(
             entries[0].save()
         else:
             AuditEvent.objects.bulk_create(entries)
+        last_id = entries[-1].pk
+        if last_id is None:
+            # Backends that don't return ids from a bulk insert.
+            last_id = AuditEvent.objects.get(entry_hash=prev_hash).pk
+        AuditHead.objects.filter(pk=head.pk).update(last_entry_id=last_id, last_hash=prev_hash)
     return entries
 
 
-def verify_chain() -> int | None:
-    """Return the id of the first entry that breaks the chain, or None if it is intact."""
+def _locked_head() -> AuditHead:
+    """The head row, locked for this transaction (created on the first append, from the
+    newest entry if there are entries already)."""
+    if not AuditHead.objects.filter(pk=1).exists():
+        newest = AuditEvent.objects.order_by("-id").only("id", "entry_hash").first()
+        AuditHead.objects.bulk_create(
+            [
+                AuditHead(
+                    pk=1,
+                    last_entry_id=newest.pk if newest else None,
+                    last_hash=newest.entry_hash if newest else GENESIS,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    return AuditHead.objects.select_for_update().get(pk=1)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where the chain stops verifying: the first entry that doesn't (None when entries
+    were removed from the end), and what is wrong there."""
+
+    entry_id: int | None
+    reason: str
+
+
+def find_break() -> ChainBreak | None:
+    """The first place the log fails verification, or None when it is intact: an entry
+    edited (its HMAC no longer matches), removed (the next one no longer links), or removed
+    from the end (the head no longer matches the newest entry)."""
     prev_hash = GENESIS
+    last_id: int | None = None
     for entry in AuditEvent.objects.order_by("id").iterator():
-        if entry.prev_hash != prev_hash or entry.entry_hash != _digest(prev_hash, _fields(entry)):
-            return entry.id
-        prev_hash = entry.entry_hash
+        if entry.prev_hash != prev_hash:
+            return ChainBreak(entry.id, "does not link to the entry before it")
+        if not hmac.compare_digest(entry.entry_hash, _digest(prev_hash, _fields(entry))):
+            return ChainBreak(entry.id, "was changed after it was written")
+        prev_hash, last_id = entry.entry_hash, entry.id
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_hash, head.last_entry_id) != (prev_hash, last_id):
+        return ChainBreak(None, "entries were removed from the end of the log")
     return None
+
+
+def verify_chain() -> int | None:
+    """The id of the first entry that breaks the chain (0 when entries were removed from
+    the end), or None if it is intact."""
+    found = find_break()
+    if found is None:
+        return None
+    return found.entry_id if found.entry_id is not None else 0

@@ -37,6 +37,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "mail.example.test",
     "EMAIL_URL": "locmem://",
     "SMS_PROVIDER": "local",
+    "SECUREMAIL_AUDIT_KEY": "cHJvZHVjdGlvbi1hdWRpdC1rZXktZm9yLXRlc3RzISE=",
     "PAYMENT_PROCESSOR": "stripe",
     "STRIPE_SECRET_KEY": "sk_test_for_this_test_only",
     "STRIPE_WEBHOOK_SECRET": "whsec_for_this_test_only",

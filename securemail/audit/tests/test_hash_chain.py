@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.audit import services as audit
-from securemail.audit.models import AuditEvent
+from securemail.audit.models import AuditEvent, AuditHead
 from securemail.messaging import services as messaging
 
 pytestmark = pytest.mark.django_db
@@ -95,8 +95,9 @@ def test_editing_data_and_recomputing_its_hash_breaks_the_chain_at_the_next_entr
 
     AuditEvent.objects.filter(pk=target.pk).update(data=target.data, entry_hash=forged)
 
-    # The forged entry checks out on its own; the one after it no longer links to it.
-    expected = entries[index + 1].pk if index + 1 < len(entries) else None
+    # The forged entry checks out on its own; the one after it no longer links to it, and
+    # for the newest entry the head no longer matches (0: the end of the log).
+    expected = entries[index + 1].pk if index + 1 < len(entries) else 0
     assert audit.verify_chain() == expected
 
 
@@ -133,3 +134,36 @@ def test_many_events_recorded_at_once_chain_in_order_with_the_rest(doctor: User)
     # Removing one of the batch is caught right after it.
     AuditEvent.objects.filter(pk=stored[7].pk).delete()
     assert audit.verify_chain() == stored[8].pk
+
+
+def test_removing_the_newest_entries_is_noticed_at_the_end(doctor: User) -> None:
+    entries = _five_entries(doctor)
+
+    AuditEvent.objects.filter(pk__in=[entries[3].pk, entries[4].pk]).delete()
+
+    found = audit.find_break()
+    assert found is not None
+    assert (found.entry_id, found.reason) == (None, "entries were removed from the end of the log")
+
+
+def test_a_chain_rebuilt_without_the_key_fails_at_its_first_entry(doctor: User) -> None:
+    # Someone with write access to the database but not the key edits an entry and
+    # recomputes every hash the way an unkeyed chain would be computed.
+    import hashlib
+    import json
+
+    _five_entries(doctor)
+    AuditEvent.objects.filter(event="messaging:message:send").update(data={"recipients": [1]})
+    prev = audit.GENESIS
+    for entry in AuditEvent.objects.order_by("id"):
+        payload = json.dumps(
+            audit._fields(entry), sort_keys=True, separators=(",", ":"), default=str
+        )
+        forged = hashlib.sha256(f"{prev}|{payload}".encode()).hexdigest()
+        AuditEvent.objects.filter(pk=entry.pk).update(prev_hash=prev, entry_hash=forged)
+        prev = forged
+    AuditHead.objects.filter(pk=1).update(last_hash=prev)
+
+    first = AuditEvent.objects.order_by("id").first()
+    assert first is not None
+    assert audit.verify_chain() == first.pk
