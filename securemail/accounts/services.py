@@ -41,7 +41,7 @@ def log_in(*, email: str, password: str, client_ip: str) -> User:
         raise TooManyRequests(
             "Too many login attempts. Wait a few minutes and try again."
         ) from None
-    user = authenticate_password(email=email, password=password)
+    user = authenticate_password(email=email, password=password, client_ip=client_ip)
     if user is None:
         raise LoginRefused(
             "That email address and password don't match an active account. After "
@@ -51,7 +51,9 @@ def log_in(*, email: str, password: str, client_ip: str) -> User:
     return user
 
 
-def authenticate_password(*, email: str, password: str) -> User | None:
+def authenticate_password(
+    *, email: str, password: str, client_ip: str | None = None
+) -> User | None:
     """The account these credentials open, or None (unknown, wrong, not active, locked).
     Uncharged: log_in spends the limit; the authentication backend calls this."""
     if not email or not password:
@@ -64,9 +66,9 @@ def authenticate_password(*, email: str, password: str) -> User | None:
     if not may_log_in(user):
         return None
     if not user.check_password(password):
-        record_failed_login(user=user)
+        record_failed_login(user=user, client_ip=client_ip)
         return None
-    record_successful_login(user=user)
+    record_successful_login(user=user, client_ip=client_ip)
     return user
 
 
@@ -75,22 +77,29 @@ def may_log_in(user: User) -> bool:
     return user.is_active and user.status == User.Status.ACTIVE and user.locked_at is None
 
 
-def record_failed_login(*, user: User) -> None:
+def record_failed_login(*, user: User, client_ip: str | None = None) -> None:
     """Count a wrong password; the fifth in a row locks the account until a reset."""
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
         user.refresh_from_db(fields=["failed_logins", "locked_at"])
-        audit.record(Event.LOGIN_FAILED, actor_id=user.pk, practice_id=user.practice_id)
+        audit.record(
+            Event.LOGIN_FAILED,
+            actor_id=user.pk,
+            practice_id=user.practice_id,
+            client_ip=client_ip,
+        )
         if user.failed_logins >= limits().max_failed_logins and user.locked_at is None:
             user.locked_at = timezone.now()
             user.save(update_fields=["locked_at"])
             audit.record(Event.USER_LOCKED, actor_id=None, target=f"user:{user.pk}")
 
 
-def record_successful_login(*, user: User) -> None:
+def record_successful_login(*, user: User, client_ip: str | None = None) -> None:
     if user.failed_logins:
         User.objects.filter(pk=user.pk).update(failed_logins=0)
-    audit.record(Event.LOGIN_SUCCEEDED, actor_id=user.pk, practice_id=user.practice_id)
+    audit.record(
+        Event.LOGIN_SUCCEEDED, actor_id=user.pk, practice_id=user.practice_id, client_ip=client_ip
+    )
 
 
 def request_password_link(*, email: str, client_ip: str) -> None:

@@ -15,6 +15,8 @@ class AuditEvent(models.Model):
     )
     practice_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     target = models.CharField(max_length=80, blank=True)
+    # Where the request came from (core.http.client_ip), for actions people take.
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)

@@ -30,6 +30,7 @@ def _fields(event: AuditEvent) -> dict[str, Any]:
         "practice": event.practice_id,
         "target": event.target,
         "data": event.data,
+        "client": event.client_ip,
     }
 
 
@@ -40,13 +41,19 @@ def record(
     practice_id: int | None = None,
     target: str = "",
     data: dict[str, Any] | None = None,
+    client_ip: str | None = None,
 ) -> AuditEvent:
     """Append one event (any service may call it, inside its own transaction).
 
     `data` must hold identifiers and states only, never message content.
     """
     return record_many(
-        event, actor_id=actor_id, practice_id=practice_id, targets=[target], data=data
+        event,
+        actor_id=actor_id,
+        practice_id=practice_id,
+        targets=[target],
+        data=data,
+        client_ip=client_ip,
     )[0]
 
 
@@ -57,6 +64,7 @@ def record_many(
     practice_id: int | None = None,
     targets: list[str],
     data: dict[str, Any] | None = None,
+    client_ip: str | None = None,
 ) -> list[AuditEvent]:
     """Append one event per target, chained in order, under one lock and in one insert
     (opening a 20-message conversation audits 20 views for the cost of one).
@@ -81,6 +89,7 @@ def record_many(
                 practice_id=practice_id,
                 target=target,
                 data=data or {},
+                client_ip=client_ip or None,
                 prev_hash=prev_hash,
             )
             entry.entry_hash = _digest(prev_hash, _fields(entry))

@@ -87,3 +87,14 @@ def test_a_logged_in_person_opening_the_login_page_goes_to_their_inbox(
 
     assert response.status_code == 302
     assert response["Location"] == "/"
+
+
+def test_logins_are_audited_with_the_client_address(doctor: User) -> None:
+    from securemail.audit.models import AuditEvent
+
+    _post(Client(), doctor.email, WRONG, ip="198.51.100.7")
+    _post(Client(), doctor.email, PASSWORD, ip="198.51.100.8")
+
+    failed = AuditEvent.objects.get(event="accounts:login:failed")
+    succeeded = AuditEvent.objects.get(event="accounts:login:succeeded")
+    assert (failed.client_ip, succeeded.client_ip) == ("198.51.100.7", "198.51.100.8")
