@@ -239,6 +239,9 @@ SECUREMAIL_MAX_RECIPIENTS = 20
 SECUREMAIL_CODE_MINUTES = 10
 SECUREMAIL_CODE_MAX_TRIES = 5
 SECUREMAIL_MAX_FAILED_LOGINS = 5
+# Operators see every account in the console: their passwords are longer (NIST SP 800-63B's
+# 15 for a single factor, rounded up).
+SECUREMAIL_OPERATOR_PASSWORD_LENGTH = 16
 # All rate limits in one table: "count/period" with period in s, m, h or d.
 SECUREMAIL_RATE_LIMITS = {
     "login": "10/5m",

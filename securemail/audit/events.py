@@ -40,3 +40,8 @@ class Event(models.TextChoices):
     MESSAGE_EXPIRY_CHANGED = "messaging:message:expiry", "Message expiry changed"
     MESSAGES_EXPIRED = "messaging:message:expire", "Expired messages deleted"
     ATTACHMENT_DOWNLOADED = "messaging:attachment:download", "Attachment downloaded"
+    # ops: the operators' console
+    OPERATOR_CREATED = "ops:operator:create", "Operator account created"
+    OPERATOR_UNLOCKED_ACCOUNT = "ops:account:unlock", "Account unlocked by an operator"
+    OPERATOR_RESENT_INVITATION = "ops:invitation:resend", "Invitation re-sent by an operator"
+    OPERATOR_VIEWED_RECORD = "ops:record:view", "Record opened in the operators' console"
