@@ -1,7 +1,8 @@
 """The only writers of invitations, registration progress and verification codes, one
 module per flow:
 
-- `invitations`: invite (messaging, while sending), starting the registration, fresh links;
+- `invitations`: invite (messaging, while sending), starting the registration, fresh links
+  (and an operator's re-send);
 - `wizard`: saving the wizard's steps;
 - `codes`: sending and checking verification codes;
 - `finishing`: completing the registration.
@@ -17,6 +18,7 @@ from securemail.onboarding.services.invitations import (
     invite,
     request_fresh_link,
     request_fresh_link_for,
+    resend_as_operator,
     start_registration,
 )
 from securemail.onboarding.services.wizard import (
@@ -31,6 +33,7 @@ __all__ = [
     "invite",
     "request_fresh_link",
     "request_fresh_link_for",
+    "resend_as_operator",
     "save_practice_step",
     "save_specialty_step",
     "save_you_step",

@@ -1,7 +1,8 @@
 """Invitations: the invite itself, starting the registration, and fresh links.
 
-`invite` is called by messaging while it sends a message (inside that transaction); the
-others by onboarding's views for the link's holder. Side effects: the invited account,
+`invite` is called by messaging while it sends a message (inside that transaction);
+`resend_as_operator` by the operators' console; the others by onboarding's views for the
+link's holder. Side effects: the invited account,
 the invitation (only its link's hash), audit entries and the welcome email in the outbox.
 """
 
@@ -11,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from securemail.accounts import services as account_services
+from securemail.accounts.access import is_operator
+from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import User, normalize_email
 from securemail.audit import services as audit
 from securemail.audit.events import Event
@@ -18,7 +21,7 @@ from securemail.core import tokens
 from securemail.core.limits import limits
 from securemail.onboarding.access import invited_address_for_link
 from securemail.onboarding.emails import queue_welcome_email
-from securemail.onboarding.errors import TooManyRequests
+from securemail.onboarding.errors import InvitationClosed, TooManyRequests
 from securemail.onboarding.models import DOCTOR_ROLES, IN_MY_PRACTICE, Invitation, RecipientRole
 
 
@@ -129,15 +132,67 @@ def _send_fresh_link(*, email: str) -> None:
         )
         if invitation is None:
             return
-        token, token_hash = tokens.new_link_token()
-        now = timezone.now()
-        invitation.token_hash = token_hash
-        invitation.link_sent_at = now
-        invitation.expires_at = now + timedelta(days=limits().invitation_days)
-        invitation.save(update_fields=["token_hash", "link_sent_at", "expires_at"])
+        token = _renew_link(invitation)
         audit.record(
             Event.INVITATION_FRESH_LINK,
             actor_id=None,
             target=f"invitation:{invitation.pk}",
         )
         queue_welcome_email(invitation, token, again=True)
+
+
+def _renew_link(invitation: Invitation) -> str:
+    """A new registration link for an open invitation (the caller holds its row lock): the
+    old link stops working, the new one works for the whole invitation period. Returns the
+    link's token, which only the welcome email will hold."""
+    token, token_hash = tokens.new_link_token()
+    now = timezone.now()
+    invitation.token_hash = token_hash
+    invitation.link_sent_at = now
+    invitation.expires_at = now + timedelta(days=limits().invitation_days)
+    invitation.save(update_fields=["token_hash", "link_sent_at", "expires_at"])
+    return token
+
+
+def resend_as_operator(*, operator: User, invitation_id: int) -> str:
+    """An operator re-sends an invitation (the console's Re-send): whatever the invitee
+    needs next. A fresh registration link while the registration is open (the old link
+    stops working), or a fresh set-password link once the wizard is done but no password
+    is set. Returns which was sent ("registration_link" or "set_password_link"); audited.
+
+    NotAnOperator for anyone but an operator; InvitationClosed when there is nothing to
+    re-send (the invitee has set a password). Not rate limited: operators are few and every
+    re-send is in the audit log."""
+    if not is_operator(operator):
+        raise account_services.NotAnOperator("Only an operator can do this.")
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("invited_by__practice", "invitee")
+            .get(pk=invitation_id)
+        )
+        invitee = invitation.invitee
+        if invitation.used_at is None and invitee.status in {
+            User.Status.INVITED,
+            User.Status.STARTED,
+        }:
+            sent = "registration_link"
+        elif invitee.status == User.Status.REGISTERED and invitee.is_active:
+            sent = "set_password_link"
+        else:
+            raise InvitationClosed(
+                f"{invitee.email} has finished registering and set a password: there is no "
+                "invitation to re-send. They can use “Forgot your password?” on the login page."
+            )
+        audit.record(
+            Event.OPERATOR_RESENT_INVITATION,
+            actor_id=operator.pk,
+            practice_id=invitation.invited_by.practice_id,
+            target=f"invitation:{invitation.pk}",
+            data={"sent": sent},
+        )
+        if sent == "registration_link":
+            queue_welcome_email(invitation, _renew_link(invitation), again=True)
+        else:
+            queue_set_password_email(user=invitee, first_time=True)
+    return sent
