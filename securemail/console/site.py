@@ -245,7 +245,7 @@ class ConsolePage(_Page):
 
 
 class ConsoleSite(admin.AdminSite):
-    site_header = "SecureMail operators’ console"
+    site_header = "SecureMail operators' console"
     site_title = "SecureMail console"
     index_title = "Support"
     index_template = "console/index.html"

@@ -3,6 +3,7 @@ page; a practice user gets the site's ordinary 404 from every console URL (not a
 would confirm the console is there). Operators reach nothing but the console. Bad input:
 unknown ids, ids that aren't ids, lookups the page doesn't offer, POSTs without CSRF."""
 
+from html import unescape
 from typing import Any
 
 import pytest
@@ -63,8 +64,7 @@ def test_nobody_logged_in_is_sent_to_the_login_page(doctor: User, practice: Prac
         response = Client().get(url)
 
         assert response.status_code == 302, url
-        login, _, next_url = response["Location"].partition("?next=")
-        assert login == reverse("accounts:login"), url
+        assert response["Location"].split("?")[0] == reverse("accounts:login"), url
 
 
 @pytest.mark.parametrize("persona", ["doctor", "staff", "free_staff", "patient"])
@@ -93,7 +93,7 @@ def test_an_operator_logs_in_on_the_login_page_and_lands_in_the_console(
 
     assert response.redirect_chain[-1][0] == console_url()
     assert response.status_code == 200
-    assert "SecureMail operators’ console" in response.content.decode()
+    assert "SecureMail operators' console" in unescape(response.text)
 
 
 def test_after_logging_in_the_console_sends_the_operator_where_they_were_going(
@@ -114,9 +114,7 @@ def test_after_logging_in_the_console_sends_the_operator_where_they_were_going(
     "path",
     ["/", "/inbox/", "/compose/", "/accounts/profile/", "/practice/settings/", "/no/such/page/"],
 )
-def test_an_operator_reaches_no_practice_page_only_the_console(
-    path: str, operator: User
-) -> None:
+def test_an_operator_reaches_no_practice_page_only_the_console(path: str, operator: User) -> None:
     response = logged_in(operator).get(path)
 
     assert response.status_code == 302
