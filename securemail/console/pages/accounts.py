@@ -114,12 +114,15 @@ class AccountPage(ConsolePage):
             describe=_describe_lock,
             act=unlock,
         )
-        if response is None and outcome["unlocked"] + outcome["not locked"]:
+        unlocked, not_locked = outcome["unlocked"], outcome["not locked"]
+        if unlocked + not_locked:
+            summary = f"Unlocked {unlocked} account{'s' if unlocked != 1 else ''}"
+            if not_locked:
+                summary += f"; {not_locked} {'was' if not_locked == 1 else 'were'} not locked"
             self.message_user(
                 request,
-                f"Unlocked: {outcome['unlocked']}. Not locked, left as they were: "
-                f"{outcome['not locked']}. The wrong-password count starts again; each "
-                "person logs in with their own password.",
+                f"{summary}. Each person logs in with their own password; the count of "
+                "wrong passwords starts again.",
                 messages.SUCCESS,
             )
         return response

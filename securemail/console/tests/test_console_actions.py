@@ -81,7 +81,7 @@ def test_an_operator_unlocks_a_locked_account_and_the_person_logs_in_again(
     # The patient wasn't locked: nothing changed or audited for them; nobody is emailed.
     assert OutboxEmail.objects.count() == outbox_before
     listing = console.get(response["Location"])
-    assert "Unlocked: 1. Not locked, left as they were: 1." in listing.content.decode()
+    assert "Unlocked 1 account; 1 was not locked." in listing.content.decode()
     login = client.post("/accounts/login/", {"username": staff.email, "password": PASSWORD})
     assert login.status_code == 302
 
