@@ -117,7 +117,7 @@ class InvitationPage(ConsolePage):
 
         response = self.confirm_then(
             request,
-            queryset,
+            queryset.select_related("invitee"),
             action="resend_invitations",
             question="Re-send these invitations?",
             button="Yes, re-send",

@@ -71,6 +71,7 @@ def test_the_link_refuses_a_short_password_then_sets_a_long_one_and_the_console_
     done = client.post(form_url, {"new_password1": GOOD_PASSWORD, "new_password2": GOOD_PASSWORD})
 
     assert done.status_code == 302
+    assert "Log in to open the console." in client.get(done["Location"]).content.decode()
     page = client.post(
         "/accounts/login/",
         {"username": EMAIL, "password": GOOD_PASSWORD},
