@@ -54,6 +54,11 @@ INSTALLED_APPS = [
     "securemail.practices",
     "securemail.messaging",
     "securemail.ops",
+    "securemail.console",
+    # Django's admin, for the operators' console only (securemail.console registers on a
+    # site of its own; nothing is discovered). After the console, whose templates override
+    # the admin's.
+    "django.contrib.admin.apps.SimpleAdminConfig",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "securemail.console.middleware.OperatorsStayInTheConsole",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -120,6 +126,12 @@ AUTHENTICATION_BACKENDS = ["securemail.accounts.backends.EmailBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "messaging:inbox"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Where the operators' console answers (securemail.console), relative to the site's root.
+# Choose a path of your own in production: only operators get anything but a 404 there.
+SECUREMAIL_CONSOLE_PATH = env_str("SECUREMAIL_CONSOLE_PATH", "console/").strip("/") + "/"
+if SECUREMAIL_CONSOLE_PATH == "/":
+    raise ImproperlyConfigured("SECUREMAIL_CONSOLE_PATH can't be the site's root.")
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -291,6 +303,9 @@ SECUREMAIL_MAX_RECIPIENTS = 20
 SECUREMAIL_CODE_MINUTES = 10
 SECUREMAIL_CODE_MAX_TRIES = 5
 SECUREMAIL_MAX_FAILED_LOGINS = 5
+# Operators see every account in the console: their passwords are longer (NIST SP 800-63B's
+# 15 for a single factor, rounded up).
+SECUREMAIL_OPERATOR_PASSWORD_LENGTH = 16
 # All rate limits in one table: "count/period" with period in s, m, h or d.
 SECUREMAIL_RATE_LIMITS = {
     "login": "10/5m",

@@ -1,6 +1,11 @@
+from django.conf import settings
 from django.urls import include, path
 
+from securemail.console.site import console_site
+
 urlpatterns = [
+    # The operators' console, at a path of the deployment's choosing.
+    path(settings.SECUREMAIL_CONSOLE_PATH, console_site.urls),
     path("", include("securemail.messaging.urls")),
     path("accounts/", include("securemail.accounts.urls")),
     path("", include("securemail.onboarding.urls")),

@@ -1,4 +1,4 @@
-"""Reads about accounts on behalf of the pages that need them."""
+"""Reads about accounts on behalf of the pages that need them, and the operators' rule."""
 
 from django.contrib.auth.tokens import default_token_generator
 from django.utils.crypto import constant_time_compare
@@ -22,3 +22,10 @@ def user_of_expired_set_password_link(*, uidb64: str, token: str) -> User | None
         user, timestamp, default_token_generator.secret
     )
     return user if constant_time_compare(expected, token) else None
+
+
+def is_operator(user: object) -> bool:
+    """The operators' rule: an active operator account (someone running the service). The
+    console lets in only them, and they reach nothing but the console (console.middleware);
+    the services operators call check it again."""
+    return isinstance(user, User) and user.is_active and user.is_operator

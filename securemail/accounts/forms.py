@@ -6,6 +6,7 @@ from django.contrib.auth.forms import SetPasswordForm
 
 from securemail.accounts import services
 from securemail.accounts.models import User
+from securemail.accounts.validators import validate_new_password
 from securemail.core.limits import days, limits
 
 
@@ -32,6 +33,20 @@ class PasswordLinkForm(forms.Form):
 
 
 class ChoosePasswordForm(SetPasswordForm):
+    # Django's signature (the default names a field, not a password).
+    @override
+    def validate_password_for_user(
+        self,
+        user: User,
+        password_field_name: str = "password2",  # noqa: S107
+    ) -> None:
+        password = self.cleaned_data.get(password_field_name)
+        if password:
+            try:
+                validate_new_password(password, user)
+            except forms.ValidationError as error:
+                self.add_error(password_field_name, error)
+
     @override
     def save(self, commit: bool = True) -> User:
         services.set_password(user=self.user, password=self.cleaned_data["new_password1"])

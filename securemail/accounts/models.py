@@ -106,6 +106,9 @@ class User(AbstractBaseUser):
         Practice, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
     is_practice_manager = models.BooleanField(default=False)
+    # People running the service: they reach the operators' console and nothing else (no
+    # practice, no kind, no plan: an operator's account is never a practice user's).
+    is_operator = models.BooleanField(default=False)
     plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.FREE)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.INVITED)
     is_active = models.BooleanField(default=True)
@@ -146,10 +149,41 @@ class User(AbstractBaseUser):
                 condition=~models.Q(kind="patient", plan="paid"),
                 name="patients_are_always_free",
             ),
+            models.CheckConstraint(
+                condition=models.Q(is_operator=False)
+                | models.Q(
+                    kind="",
+                    practice__isnull=True,
+                    is_practice_manager=False,
+                    plan="free",
+                ),
+                name="operators_are_not_practice_users",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    # What Django's admin (the operators' console) asks of a user. SecureMail grants nothing
+    # through Django's permissions: the console lets operators in by `is_operator`
+    # (accounts.access.is_operator), and a practice user gets nothing from either.
+    @property
+    def is_staff(self) -> bool:
+        return self.is_operator and self.is_active
+
+    @property
+    def is_superuser(self) -> bool:
+        return False
+
+    # Django's signatures (callers may pass them by name), answered the same for everyone.
+    def has_perm(self, perm: str, obj: object = None) -> bool:  # noqa: ARG002
+        return False
+
+    def has_perms(self, perm_list: object, obj: object = None) -> bool:  # noqa: ARG002
+        return False
+
+    def has_module_perms(self, app_label: str) -> bool:  # noqa: ARG002
+        return False
 
     @property
     def is_paid(self) -> bool:

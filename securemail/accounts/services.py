@@ -10,9 +10,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from securemail.accounts.access import user_of_expired_set_password_link
+from securemail.accounts.access import is_operator, user_of_expired_set_password_link
 from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import User, normalize_email
+from securemail.accounts.validators import validate_new_password
 from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.core import ratelimit
@@ -29,6 +30,10 @@ class LoginRefused(AccountError):
 
 class TooManyRequests(AccountError):
     """A rate limit refused it (the page answers 429)."""
+
+
+class NotAnOperator(AccountError):
+    """An operator's action asked for by someone who isn't one (the console answers 404)."""
 
 
 def log_in(*, email: str, password: str, client_ip: str) -> User:
@@ -145,7 +150,10 @@ def send_password_link(*, email: str) -> None:
 
 
 def set_password(*, user: User, password: str) -> None:
-    """Set the password from an emailed link: activates a new account, unlocks a locked one."""
+    """Set the password from an emailed link (or `create_operator`'s prompt): activates a
+    new account, unlocks a locked one. ValidationError for a password the validators refuse
+    (the form has shown it already)."""
+    validate_new_password(password, user)
     with transaction.atomic():
         user.set_password(password)
         user.status = User.Status.ACTIVE
@@ -177,3 +185,53 @@ def update_profile(*, user: User, changes: dict[str, Any]) -> None:
             setattr(user, name, value)
         user.save(update_fields=list(changes))
         audit.record(Event.PROFILE_UPDATED, actor_id=user.pk, practice_id=user.practice_id)
+
+
+# --- operators (the people running the service) ----------------------------------------
+
+
+def create_operator(*, email: str, full_name: str) -> User:
+    """A new operator account (`manage.py create_operator`, run by someone with a shell on
+    the server: no acting user). It has no password until one is set through a set-password
+    link or the command's prompt. AccountError when the address already has an account: an
+    operator's account is never a practice user's, nor the other way round."""
+    email = normalize_email(email)
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise AccountError(
+                f"{email} already has an account. An operator needs an address of their own."
+            )
+        operator = User.objects.create_user(
+            email,
+            full_name=" ".join(full_name.split()),
+            kind="",
+            is_operator=True,
+            status=User.Status.REGISTERED,
+        )
+        audit.record(Event.OPERATOR_CREATED, actor_id=None, target=f"user:{operator.pk}")
+    return operator
+
+
+def _require_operator(user: User) -> None:
+    if not is_operator(user):
+        raise NotAnOperator("Only an operator can do this.")
+
+
+def unlock_as_operator(*, operator: User, user: User) -> bool:
+    """An operator unlocks an account that wrong passwords locked (the console's Unlock):
+    the wrong-password count starts again and the person logs in with their password.
+    Returns False, and changes and audits nothing, when the account wasn't locked.
+    NotAnOperator for anyone else."""
+    _require_operator(operator)
+    with transaction.atomic():
+        locked = User.objects.filter(pk=user.pk, locked_at__isnull=False)
+        if not locked.update(locked_at=None, failed_logins=0):
+            return False
+        audit.record(
+            Event.OPERATOR_UNLOCKED_ACCOUNT,
+            actor_id=operator.pk,
+            practice_id=user.practice_id,
+            target=f"user:{user.pk}",
+        )
+    user.refresh_from_db(fields=["locked_at", "failed_logins"])
+    return True

@@ -1,4 +1,18 @@
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+
+from securemail.accounts.models import User
+from securemail.core.limits import limits
+
+
+def validate_new_password(password: str, user: User) -> None:
+    """Every new password: Django's validators (AUTH_PASSWORD_VALIDATORS), and for an
+    operator's account a longer minimum. The set-password form shows what this raises; the
+    service that sets a password asks it again."""
+    password_validation.validate_password(password, user)
+    length = limits().operator_password_length
+    if user.is_operator and len(password) < length:
+        raise ValidationError(f"An operator's password needs at least {length} characters.")
 
 
 def validate_npi(value: str) -> None:

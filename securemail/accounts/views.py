@@ -137,7 +137,12 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
             # Someone else is logged in in this browser: the login page would send the
             # newcomer to their inbox. Log them out, so the newcomer can log in.
             logout(self.request)
-        messages.success(self.request, "Your password is set. Log in to read your messages.")
+        done = (
+            "Log in to open the console."
+            if form.user.is_operator
+            else "Log in to read your messages."
+        )
+        messages.success(self.request, f"Your password is set. {done}")
         return response
 
 

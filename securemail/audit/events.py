@@ -57,3 +57,8 @@ class Event(models.TextChoices):
     )
     USER_UNLOCKED = "practices:user:unlock", "Account unlocked by the user manager"
     MANAGER_HANDED_OVER = "practices:manager:hand_over", "User manager role handed over"
+    # ops: the operators' console
+    OPERATOR_CREATED = "ops:operator:create", "Operator account created"
+    OPERATOR_UNLOCKED_ACCOUNT = "ops:account:unlock", "Account unlocked by an operator"
+    OPERATOR_RESENT_INVITATION = "ops:invitation:resend", "Invitation re-sent by an operator"
+    OPERATOR_VIEWED_RECORD = "ops:record:view", "Record opened in the operators' console"

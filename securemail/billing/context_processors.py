@@ -9,6 +9,7 @@ from securemail.billing.access import payment_problem
 def billing(request: HttpRequest) -> dict[str, Any]:
     """The failed-payment banner, on every page until the person buys again."""
     user = getattr(request, "user", None)
-    if not isinstance(user, User):
+    if not isinstance(user, User) or user.is_operator:
+        # Operators have no plan (and the console's pages count their queries).
         return {}
     return {"payment_problem": payment_problem(user)}

@@ -115,5 +115,8 @@ class BouncedAddress(models.Model):
     # The SMTP reply code (e.g. 550): what an operator needs, not the server's wording.
     smtp_code = models.PositiveSmallIntegerField()
 
+    class Meta:
+        verbose_name_plural = "bounced addresses"
+
     def __str__(self) -> str:
         return f"Bounced {self.email} ({self.smtp_code})"

@@ -26,3 +26,7 @@ class CodeRefused(OnboardingError):
 class CodeChecksLimited(CodeRefused, TooManyRequests):
     """Too many codes typed in a short time: refused without checking (the page answers
     429)."""
+
+
+class InvitationClosed(OnboardingError):
+    """Nothing to re-send: the invitee has finished registering and set a password."""

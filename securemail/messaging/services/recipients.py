@@ -116,6 +116,9 @@ def resolve(sender: User, recipients: list[RecipientSpec]) -> list[Recipient]:
             entitlements.require(sender, Feature.INVITE)
             invitation = onboarding.invite(inviter=sender, email=email, role=spec.role)
             resolved.append(Recipient(user=invitation.invitee, kind=spec.kind, invited=True))
+        elif user.is_operator:
+            # Operators' accounts reach only the console: a message there would never be read.
+            raise MessagingError(f"{email} can't receive secure messages.")
         else:
             resolved.append(Recipient(user=user, kind=spec.kind))
     return resolved

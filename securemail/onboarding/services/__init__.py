@@ -2,7 +2,8 @@
 module per flow:
 
 - `invitations`: invite (messaging, while sending), starting the registration, fresh links
-  (also the practice's user manager's re-sent and restarted invitations);
+  (also the practice's user manager's re-sent and restarted invitations, and an
+  operator's re-send);
 - `wizard`: saving the wizard's steps;
 - `codes`: sending and checking verification codes;
 - `finishing`: completing the registration.
@@ -19,6 +20,7 @@ from securemail.onboarding.services.invitations import (
     renew_link,
     request_fresh_link,
     request_fresh_link_for,
+    resend_as_operator,
     restart_invitation,
     start_registration,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "renew_link",
     "request_fresh_link",
     "request_fresh_link_for",
+    "resend_as_operator",
     "restart_invitation",
     "save_practice_step",
     "save_specialty_step",

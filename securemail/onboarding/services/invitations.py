@@ -3,8 +3,9 @@
 `invite` is called by messaging while it sends a message (inside that transaction); the
 next three by onboarding's views for the link's holder; `renew_link` and
 `restart_invitation` by the services that re-send a link (the fresh links here, the
-practice's user manager in practices.services). Side effects: the invited account, the
-invitation (only its link's hash), audit entries and the welcome email in the outbox.
+practice's user manager in practices.services); `resend_as_operator` by the operators'
+console. Side effects: the invited account, the invitation (only its link's hash), audit
+entries and the welcome email in the outbox.
 """
 
 from datetime import timedelta
@@ -13,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from securemail.accounts import services as account_services
+from securemail.accounts.access import is_operator
+from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import User, normalize_email
 from securemail.audit import services as audit
 from securemail.audit.events import Event
@@ -20,7 +23,7 @@ from securemail.core import tokens
 from securemail.core.limits import limits
 from securemail.onboarding.access import invited_address_for_link
 from securemail.onboarding.emails import queue_welcome_email
-from securemail.onboarding.errors import TooManyRequests
+from securemail.onboarding.errors import InvitationClosed, TooManyRequests
 from securemail.onboarding.models import DOCTOR_ROLES, IN_MY_PRACTICE, Invitation, RecipientRole
 
 
@@ -184,3 +187,47 @@ def restart_invitation(invitation: Invitation) -> tuple[Invitation, str]:
     fresh.save()
     User.objects.filter(pk=fresh.invitee_id).update(status=User.Status.INVITED)
     return fresh, token
+
+
+def resend_as_operator(*, operator: User, invitation_id: int) -> str:
+    """An operator re-sends an invitation (the console's Re-send): whatever the invitee
+    needs next. A fresh registration link while the registration is open (the old link
+    stops working), or a fresh set-password link once the wizard is done but no password
+    is set. Returns which was sent ("registration_link" or "set_password_link"); audited.
+
+    NotAnOperator for anyone but an operator; InvitationClosed when there is nothing to
+    re-send (the invitee has set a password). Not rate limited: operators are few and every
+    re-send is in the audit log."""
+    if not is_operator(operator):
+        raise account_services.NotAnOperator("Only an operator can do this.")
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("invited_by__practice", "invitee")
+            .get(pk=invitation_id)
+        )
+        invitee = invitation.invitee
+        if invitation.used_at is None and invitee.status in {
+            User.Status.INVITED,
+            User.Status.STARTED,
+        }:
+            sent = "registration_link"
+        elif invitee.status == User.Status.REGISTERED and invitee.is_active:
+            sent = "set_password_link"
+        else:
+            raise InvitationClosed(
+                f"{invitee.email} has finished registering and set a password: there is no "
+                "invitation to re-send. They can use “Forgot your password?” on the login page."
+            )
+        audit.record(
+            Event.OPERATOR_RESENT_INVITATION,
+            actor_id=operator.pk,
+            practice_id=invitation.invited_by.practice_id,
+            target=f"invitation:{invitation.pk}",
+            data={"sent": sent},
+        )
+        if sent == "registration_link":
+            queue_welcome_email(invitation, renew_link(invitation), again=True)
+        else:
+            queue_set_password_email(user=invitee, first_time=True)
+    return sent

@@ -67,6 +67,10 @@ class Command(BaseCommand):
             ]
         if catcher is not None:
             lines.append(f"  Mail       {base}/dev/mail/  (every email and text sent)")
+        lines.append(
+            f"  Console    {base}/{settings.SECUREMAIL_CONSOLE_PATH}  (for operators: "
+            "manage.py create_operator EMAIL)"
+        )
         lines += ["  Stop       Ctrl-C", ""]
         self.stdout.write("\n".join(lines))
 
