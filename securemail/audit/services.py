@@ -13,6 +13,7 @@ from django.utils import timezone
 from securemail.audit.chain import chain_key
 from securemail.audit.events import Event
 from securemail.audit.models import AuditEvent, AuditHead
+from securemail.core.http import current_client_ip
 
 GENESIS = "0" * 64
 
@@ -69,7 +70,8 @@ def record_many(
     """Append one event per target, chained in order, under one lock and in one insert
     (opening a 20-message conversation audits 20 views for the cost of one).
 
-    `data` must hold identifiers and states only, never message content.
+    `data` must hold identifiers and states only, never message content. `client_ip`
+    defaults to the address of the request being handled (core.http).
     """
     # Only the vocabulary's names (ValueError for any other string).
     name = Event(event).value
@@ -89,7 +91,7 @@ def record_many(
                 practice_id=practice_id,
                 target=target,
                 data=data or {},
-                client_ip=client_ip or None,
+                client_ip=client_ip or current_client_ip(),
                 prev_hash=prev_hash,
             )
             entry.entry_hash = _digest(prev_hash, _fields(entry))

@@ -167,3 +167,22 @@ def test_a_chain_rebuilt_without_the_key_fails_at_its_first_entry(doctor: User) 
     first = AuditEvent.objects.order_by("id").first()
     assert first is not None
     assert audit.verify_chain() == first.pk
+
+
+def test_entries_written_while_handling_a_request_carry_its_client_address(
+    login: Any, doctor: User, patient: User
+) -> None:
+    message = messaging.send_message(
+        sender=doctor,
+        recipients=[messaging.RecipientSpec(email=patient.email)],
+        subject="Results",
+        body="All clear.",
+    )
+    login(patient).get(f"/m/{message.pk}/", REMOTE_ADDR="203.0.113.77")
+
+    viewed = AuditEvent.objects.get(event="messaging:message:view")
+    sent = AuditEvent.objects.get(event="messaging:message:send")
+    assert viewed.client_ip == "203.0.113.77"
+    # Outside a request (here: the service called directly) there is no address.
+    assert sent.client_ip is None
+    assert audit.verify_chain() is None
