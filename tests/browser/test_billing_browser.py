@@ -2,6 +2,7 @@
 …0002 is declined with the processor's message, a renewal made to fail turns the account
 free and shows the banner at the next login, and Buy Now makes it paid again."""
 
+import re
 from typing import Any
 
 import pytest
@@ -85,3 +86,26 @@ def test_a_failed_renewal_shows_the_banner_at_login_and_buy_now_pays_again(
     free_staff.refresh_from_db()
     assert free_staff.plan == User.Plan.PAID
     assert Subscription.objects.filter(member=free_staff, status="active").count() == 1
+
+
+def test_the_user_manager_buys_a_plan_for_a_member_from_the_people_page(
+    base: str, new_page: Any, doctor: User, free_staff: User
+) -> None:
+    page = new_page()
+    log_in(page, base, doctor.email, PASSWORD)
+    page.get_by_role("link", name="Practice users").click()
+    member = page.get_by_role("row", name=re.compile(re.escape(free_staff.email)))
+    expect(member).to_contain_text("Free")
+
+    member.get_by_role("button", name="Buy monthly").click()
+    _pay(page, "4242 4242 4242 4242")
+    expect(page.get_by_text("Thank you: Fran Free's paid plan is active.")).to_be_visible()
+
+    page.get_by_role("link", name="Practice users").click()
+    member = page.get_by_role("row", name=re.compile(re.escape(free_staff.email)))
+    expect(member).to_contain_text("Paid, monthly")
+    expect(member).to_contain_text("paid by Dr. Jane Roe")
+    member.get_by_role("button", name="Cancel plan").click()
+    expect(page.get_by_text("The plan ends at the end of its paid period.")).to_be_visible()
+    sub = Subscription.objects.get(member=free_staff)
+    assert (sub.buyer_id, sub.cancel_at_period_end) == (doctor.pk, True)
