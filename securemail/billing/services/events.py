@@ -57,10 +57,19 @@ def confirm_checkout(*, actor: User, checkout_id: str) -> Subscription | None:
     """The buyer's browser is back from the card page. The same reconciliation as the
     checkout's webhook (whichever comes first does the work). Only the buyer's own
     checkout; None for one that isn't theirs or isn't paid (yet)."""
-    sub = Subscription.objects.filter(checkout_id=checkout_id, buyer=actor).first()
+    # (An empty id would match a purchase whose checkout never started.)
+    sub = (
+        Subscription.objects.filter(checkout_id=checkout_id, buyer=actor).first()
+        if checkout_id
+        else None
+    )
     if sub is None:
         return None
-    effect = _checkout_effect(checkout_id)
+    try:
+        effect = _checkout_effect(checkout_id)
+    except UnknownObject:
+        logger.warning("billing: checkout of plan %s unknown to the processor", sub.pk)
+        effect = None
     if effect is not None:
         effect()
     sub.refresh_from_db()
@@ -119,6 +128,9 @@ def _subscription_effect(subscription_id: str) -> Effect | None:
 
 def _invoice_effect(invoice_id: str) -> Effect | None:
     invoice = processor().get_invoice(invoice_id)
+    if not invoice.subscription_id:
+        # A one-off invoice (made in Stripe's dashboard, say): not a plan's.
+        return None
     subscription = processor().get_subscription(invoice.subscription_id)
     sub = _ours(subscription.reference)
     if sub is None:
