@@ -231,6 +231,12 @@ class LocalProcessor(PaymentProcessor):
                 self._send("customer.subscription.updated", sub.id, "subscription")
 
     @override
+    def end_now(self, subscription_id: str, *, idempotency_key: str) -> None:
+        LocalSubscription.objects.filter(pk=subscription_id).exclude(status="canceled").update(
+            status="canceled"
+        )
+
+    @override
     def card_update_url(self, *, customer_id: str, return_url: str) -> str:
         from urllib.parse import urlencode
 

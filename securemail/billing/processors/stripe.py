@@ -163,7 +163,8 @@ class StripeProcessor(PaymentProcessor):
             reference=str(_get(sub, "metadata", REFERENCE_KEY) or ""),
             active=status in {"active", "trialing"},
             payment_failed=status in {"past_due", "unpaid", "incomplete_expired"},
-            ended=status == "canceled",
+            # incomplete_expired is as final as canceled: nothing is left to end.
+            ended=status in {"canceled", "incomplete_expired"},
             current_period_end=_at(period_end),
             cancel_at_period_end=bool(_get(sub, "cancel_at_period_end")),
             card=CardInfo(
@@ -213,6 +214,18 @@ class StripeProcessor(PaymentProcessor):
                 {"idempotency_key": idempotency_key},
             )
         )
+
+    @override
+    def end_now(self, subscription_id: str, *, idempotency_key: str) -> None:
+        try:
+            self._call(
+                lambda: self.client.v1.subscriptions.cancel(
+                    subscription_id, {}, {"idempotency_key": idempotency_key}
+                )
+            )
+        except UnknownObject:
+            # Gone already: nothing is left to retry.
+            return
 
     @override
     def card_update_url(self, *, customer_id: str, return_url: str) -> str:

@@ -302,8 +302,8 @@ def test_a_stale_active_subscription_event_does_not_revive_a_cancelled_plan(
     assert _audited(Event.PLAN_ENDED) == 1
 
 
-def test_a_declined_renewal_makes_the_account_free_at_once(
-    login: Any, buyer: User, stripe_side: StripeSide
+def test_a_declined_renewal_makes_the_account_free_at_once_and_ends_it_at_stripe(
+    login: Any, buyer: User, stripe_side: StripeSide, stripe_api: StripeApi
 ) -> None:
     session = _paid_at_stripe(login, buyer, stripe_side)
     post_webhook(Client(), _completed(session))
@@ -323,6 +323,10 @@ def test_a_declined_renewal_makes_the_account_free_at_once(
     assert _receipts() == 1
     page = login(buyer).get("/billing/").content.decode()
     assert "Buy now" in page
+    # Stripe would go on retrying the charge for days: its subscription is over too.
+    assert stripe_side.get(f"/v1/subscriptions/{session['subscription']}")["status"] == ("canceled")
+    [ended] = stripe_api.made("DELETE", f"/v1/subscriptions/{session['subscription']}")
+    assert ended.idempotency_key == f"end-{sub.pk}"
 
 
 def test_a_paid_renewal_records_its_invoice_and_sends_one_more_receipt(
