@@ -70,7 +70,7 @@ def send_card_reminders(*, today: date | None = None) -> int:
     while True:
         with transaction.atomic():
             sub = (
-                Subscription.objects.select_for_update(skip_locked=True)
+                Subscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("buyer", "member")
                 .filter(
                     status=Subscription.Status.ACTIVE,

@@ -21,7 +21,7 @@ def apply_subscription(subscription_id: uuid.UUID, state: SubscriptionState) -> 
     paid while active, free at once when a renewal failed or the plan ended."""
     with transaction.atomic():
         sub = (
-            Subscription.objects.select_for_update()
+            Subscription.objects.select_for_update(of=("self",))
             .select_related("member", "buyer", "account")
             .get(pk=subscription_id)
         )
