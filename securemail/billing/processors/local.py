@@ -37,6 +37,7 @@ from securemail.billing.processors.base import (
     PaymentProcessor,
     Plan,
     SubscriptionState,
+    UnknownObject,
     WebhookEvent,
 )
 
@@ -63,7 +64,9 @@ class TestCard:
 
 def webhook_secret() -> str:
     """The test processor's signing secret (derived from SECRET_KEY: nothing to configure)."""
-    return salted_hmac("securemail.billing.local-webhook", "processor").hexdigest()
+    return salted_hmac(
+        "securemail.billing.local-webhook", "processor", algorithm="sha256"
+    ).hexdigest()
 
 
 def check_card(card: TestCard, *, now: datetime | None = None) -> CardInfo:
@@ -163,7 +166,7 @@ class LocalProcessor(PaymentProcessor):
 
     @override
     def get_checkout(self, checkout_id: str) -> CheckoutState:
-        checkout = LocalCheckout.objects.get(pk=checkout_id)
+        checkout = _one(LocalCheckout, checkout_id)
         return CheckoutState(
             id=checkout.id,
             complete=checkout.status == "complete",
@@ -174,11 +177,11 @@ class LocalProcessor(PaymentProcessor):
 
     @override
     def get_subscription(self, subscription_id: str) -> SubscriptionState:
-        return _state(LocalSubscription.objects.get(pk=subscription_id))
+        return _state(_one(LocalSubscription, subscription_id))
 
     @override
     def get_invoice(self, invoice_id: str) -> InvoiceState:
-        invoice = LocalInvoice.objects.get(pk=invoice_id)
+        invoice = _one(LocalInvoice, invoice_id)
         return InvoiceState(
             id=invoice.id,
             number=invoice.number,
@@ -360,6 +363,14 @@ class LocalProcessor(PaymentProcessor):
                 logger.exception("billing: test processor event %s not handled", event_type)
 
         transaction.on_commit(deliver)
+
+
+def _one[M: (LocalCheckout, LocalSubscription, LocalInvoice)](model: type[M], object_id: str) -> M:
+    """The object, or UnknownObject (as Stripe answers for an id it doesn't have)."""
+    found = model.objects.filter(pk=object_id).first()
+    if found is None:
+        raise UnknownObject(model.__name__)
+    return found
 
 
 def _success(checkout: LocalCheckout) -> str:

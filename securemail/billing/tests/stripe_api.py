@@ -56,6 +56,7 @@ class _Failure:
     method: str
     path: re.Pattern[str]
     times: int
+    status: int
 
 
 @dataclass
@@ -82,11 +83,13 @@ class StripeApi:
                 if r.method == method and re.fullmatch(path_pattern, r.path)
             ]
 
-    def fail(self, method: str, path_pattern: str, *, times: int = 1_000) -> None:
-        """Answer the next `times` matching requests with Stripe's 500 (recorded all the
-        same: Stripe received them)."""
+    def fail(
+        self, method: str, path_pattern: str, *, times: int = 1_000, status: int = 500
+    ) -> None:
+        """Answer the next `times` matching requests with Stripe's 500 (or a 400 refusal:
+        `status`), recorded all the same: Stripe received them."""
         with self._lock:
-            self._failures.append(_Failure(method, re.compile(path_pattern), times))
+            self._failures.append(_Failure(method, re.compile(path_pattern), times, status))
 
     def heal(self) -> None:
         with self._lock:
@@ -114,8 +117,10 @@ class StripeApi:
             )
             if failure is not None:
                 failure.times -= 1
+        if failure is not None and failure.status >= 500:
+            return failure.status, _error("api_error", "Something went wrong on Stripe's end.")
         if failure is not None:
-            return 500, _error("api_error", "Something went wrong on Stripe's end.")
+            return failure.status, _error("invalid_request_error", "No such price", "price")
         key = headers.get("idempotency-key")
         if method == "POST" and key:
             with self._lock:

@@ -252,3 +252,46 @@ def test_cancelling_while_stripe_is_unreachable_says_so_and_keeps_the_plan(
     assert escape(UNAVAILABLE) in refused.content.decode()
     sub.refresh_from_db()
     assert (sub.status, sub.cancel_at_period_end) == ("active", False)
+
+
+def test_coming_back_while_stripe_is_unreachable_says_so(
+    settings: Any, login: Any, buyer: User, stripe_side: StripeSide
+) -> None:
+    client = login(buyer)
+    checkout_id = start_stripe_purchase(client)
+    stripe_side.pay_checkout(checkout_id)
+    point_stripe_at(settings, f"http://127.0.0.1:{free_port()}")
+
+    back = return_from_checkout(client, checkout_id)
+
+    assert back.status_code == 503
+    assert escape(UNAVAILABLE) in back.content.decode()
+    assert Subscription.objects.get(member=buyer).status == Subscription.Status.PENDING
+
+
+def test_coming_back_from_a_checkout_stripe_no_longer_has_waits_for_the_payment(
+    login: Any, buyer: User, stripe_api: StripeApi
+) -> None:
+    client = login(buyer)
+    checkout_id = start_stripe_purchase(client)
+    # Expired and gone at Stripe (or made with other keys).
+    del stripe_api.checkouts[checkout_id]
+
+    back = return_from_checkout(client, checkout_id)
+
+    assert back.status_code == 302
+    page = client.get(back["Location"]).content.decode()
+    assert "The payment isn&#x27;t confirmed yet." in page
+    assert Subscription.objects.get(member=buyer).status == Subscription.Status.PENDING
+
+
+def test_the_card_page_while_stripe_is_unreachable_says_so(
+    settings: Any, login: Any, buyer: User, stripe_side: StripeSide
+) -> None:
+    sub = _active_plan(login, buyer, stripe_side)
+    point_stripe_at(settings, f"http://127.0.0.1:{free_port()}")
+
+    refused = login(buyer).post(f"/billing/plans/{sub.pk}/card/")
+
+    assert refused.status_code == 503
+    assert escape(UNAVAILABLE) in refused.content.decode()

@@ -259,6 +259,42 @@ def test_stripe_failing_is_processor_unavailable(stripe_api: StripeApi) -> None:
     assert set(keys) == {"customer-k"}
 
 
+def test_a_request_stripe_refuses_is_processor_unavailable(stripe_api: StripeApi) -> None:
+    # A misconfigured price, say: nothing was bought, and the buyer is told so.
+    stripe_api.fail("POST", "/v1/checkout/sessions", status=400)
+
+    with pytest.raises(ProcessorUnavailable):
+        _checkout()
+
+    assert len(stripe_api.made("POST", "/v1/checkout/sessions")) == 1
+
+
+def test_ending_a_subscription_now_cancels_it_with_its_key(
+    stripe_api: StripeApi, stripe_side: StripeSide
+) -> None:
+    _, session = _subscribed(stripe_side)
+
+    processor().end_now(session["subscription"], idempotency_key="end-abc")
+    # One Stripe no longer has is over already.
+    processor().end_now("sub_gone", idempotency_key="end-def")
+
+    assert stripe_side.get(f"/v1/subscriptions/{session['subscription']}")["status"] == ("canceled")
+    [sent] = stripe_api.made("DELETE", f"/v1/subscriptions/{session['subscription']}")
+    assert sent.idempotency_key == "end-abc"
+
+
+def test_renewing_with_stripe_only_reads_what_stripe_did(
+    stripe_api: StripeApi, stripe_side: StripeSide
+) -> None:
+    _, session = _subscribed(stripe_side)
+    stripe_api.reset()
+
+    state = processor().renew(session["subscription"])
+
+    assert state.active
+    assert [r.method for r in stripe_api.requests] == ["GET"]
+
+
 # --- webhooks: the signature over the raw body ------------------------------------------
 
 
