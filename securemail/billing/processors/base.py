@@ -129,6 +129,12 @@ class PaymentProcessor(Protocol):
 
     def cancel_at_period_end(self, subscription_id: str, *, idempotency_key: str) -> None: ...
 
+    def end_now(self, subscription_id: str, *, idempotency_key: str) -> None:
+        """End at once a subscription whose renewal was not paid: the plan is free from
+        then on (services.state), so the processor must stop retrying the charge (Stripe
+        would, for days, and charge a plan nobody has any more)."""
+        ...
+
     def card_update_url(self, *, customer_id: str, return_url: str) -> str:
         """A hosted page where the buyer replaces the card on file."""
         ...

@@ -166,7 +166,7 @@ class LocalProcessor(PaymentProcessor):
 
     @override
     def get_checkout(self, checkout_id: str) -> CheckoutState:
-        checkout = _found(LocalCheckout, checkout_id)
+        checkout = _one(LocalCheckout, checkout_id)
         return CheckoutState(
             id=checkout.id,
             complete=checkout.status == "complete",
@@ -177,11 +177,11 @@ class LocalProcessor(PaymentProcessor):
 
     @override
     def get_subscription(self, subscription_id: str) -> SubscriptionState:
-        return _state(_found(LocalSubscription, subscription_id))
+        return _state(_one(LocalSubscription, subscription_id))
 
     @override
     def get_invoice(self, invoice_id: str) -> InvoiceState:
-        invoice = _found(LocalInvoice, invoice_id)
+        invoice = _one(LocalInvoice, invoice_id)
         return InvoiceState(
             id=invoice.id,
             number=invoice.number,
@@ -232,6 +232,12 @@ class LocalProcessor(PaymentProcessor):
                 sub.cancel_at_period_end = True
                 sub.save(update_fields=["cancel_at_period_end"])
                 self._send("customer.subscription.updated", sub.id, "subscription")
+
+    @override
+    def end_now(self, subscription_id: str, *, idempotency_key: str) -> None:
+        LocalSubscription.objects.filter(pk=subscription_id).exclude(status="canceled").update(
+            status="canceled"
+        )
 
     @override
     def card_update_url(self, *, customer_id: str, return_url: str) -> str:
@@ -359,11 +365,12 @@ class LocalProcessor(PaymentProcessor):
         transaction.on_commit(deliver)
 
 
-def _found[Row: (LocalCheckout, LocalSubscription, LocalInvoice)](model: type[Row], pk: str) -> Row:
-    row = model.objects.filter(pk=pk).first()
-    if row is None:
-        raise UnknownObject(pk)
-    return row
+def _one[M: (LocalCheckout, LocalSubscription, LocalInvoice)](model: type[M], object_id: str) -> M:
+    """The object, or UnknownObject (as Stripe answers for an id it doesn't have)."""
+    found = model.objects.filter(pk=object_id).first()
+    if found is None:
+        raise UnknownObject(model.__name__)
+    return found
 
 
 def _success(checkout: LocalCheckout) -> str:

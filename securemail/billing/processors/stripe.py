@@ -69,8 +69,9 @@ class StripeProcessor(PaymentProcessor):
         try:
             return call()
         except stripe.InvalidRequestError as error:
-            if getattr(error, "code", "") == "resource_missing":
-                raise UnknownObject(str(getattr(error, "param", "") or "object")) from None
+            # Stripe says "resource_missing"; a 404 without that code is no such object too.
+            if error.code == "resource_missing" or error.http_status == 404:
+                raise UnknownObject(str(error.param or "object")) from None
             raise ProcessorUnavailable(type(error).__name__) from None
         except stripe.StripeError as error:
             # Connection, rate limit, authentication, API errors: nothing was done for us.
@@ -115,21 +116,36 @@ class StripeProcessor(PaymentProcessor):
 
     @override
     def get_checkout(self, checkout_id: str) -> CheckoutState:
-        session = self._call(lambda: self.client.v1.checkout.sessions.retrieve(checkout_id))
+        _known(checkout_id)
+        session = self._call(
+            lambda: self.client.v1.checkout.sessions.retrieve(
+                checkout_id, {"expand": ["subscription"]}
+            )
+        )
+        subscription = _get(session, "subscription")
         return CheckoutState(
             id=str(session.id),
             complete=_get(session, "status") == "complete"
             and _get(session, "payment_status") in {"paid", "no_payment_required"},
-            subscription_id=_id(_get(session, "subscription")),
-            invoice_id=_id(_get(session, "invoice")),
+            subscription_id=_id(subscription),
+            # The session names its invoice "if it exists"; the subscription's first invoice
+            # is its latest one until it renews.
+            invoice_id=_id(_get(session, "invoice")) or _id(_get(subscription, "latest_invoice")),
             reference=str(_get(session, "client_reference_id") or ""),
         )
 
     @override
     def get_subscription(self, subscription_id: str) -> SubscriptionState:
+        _known(subscription_id)
         sub = self._call(
             lambda: self.client.v1.subscriptions.retrieve(
-                subscription_id, {"expand": ["default_payment_method"]}
+                subscription_id,
+                {
+                    "expand": [
+                        "default_payment_method",
+                        "customer.invoice_settings.default_payment_method",
+                    ]
+                },
             )
         )
         status = _get(sub, "status")
@@ -137,13 +153,18 @@ class StripeProcessor(PaymentProcessor):
         period_end = _get(sub, "items", "data", 0, "current_period_end") or _get(
             sub, "current_period_end"
         )
-        card = _get(sub, "default_payment_method", "card")
+        # The card Stripe charges: the subscription's own default, else the customer's (the
+        # Billing Portal may change either).
+        card = _get(sub, "default_payment_method", "card") or _get(
+            sub, "customer", "invoice_settings", "default_payment_method", "card"
+        )
         return SubscriptionState(
             id=str(sub.id),
             reference=str(_get(sub, "metadata", REFERENCE_KEY) or ""),
             active=status in {"active", "trialing"},
             payment_failed=status in {"past_due", "unpaid", "incomplete_expired"},
-            ended=status == "canceled",
+            # incomplete_expired is as final as canceled: nothing is left to end.
+            ended=status in {"canceled", "incomplete_expired"},
             current_period_end=_at(period_end),
             cancel_at_period_end=bool(_get(sub, "cancel_at_period_end")),
             card=CardInfo(
@@ -158,6 +179,7 @@ class StripeProcessor(PaymentProcessor):
 
     @override
     def get_invoice(self, invoice_id: str) -> InvoiceState:
+        _known(invoice_id)
         invoice = self._call(lambda: self.client.v1.invoices.retrieve(invoice_id))
         subscription = _id(
             _get(invoice, "parent", "subscription_details", "subscription")
@@ -194,6 +216,18 @@ class StripeProcessor(PaymentProcessor):
         )
 
     @override
+    def end_now(self, subscription_id: str, *, idempotency_key: str) -> None:
+        try:
+            self._call(
+                lambda: self.client.v1.subscriptions.cancel(
+                    subscription_id, {}, {"idempotency_key": idempotency_key}
+                )
+            )
+        except UnknownObject:
+            # Gone already: nothing is left to retry.
+            return
+
+    @override
     def card_update_url(self, *, customer_id: str, return_url: str) -> str:
         params: dict[str, Any] = {
             "customer": customer_id,
@@ -213,12 +247,22 @@ class StripeProcessor(PaymentProcessor):
             event = stripe.Webhook.construct_event(
                 payload, signature, settings.STRIPE_WEBHOOK_SECRET
             )
-        except (stripe.SignatureVerificationError, ValueError):
+        except (stripe.SignatureVerificationError, ValueError, AttributeError, TypeError):
+            # A bad signature; or a signed body that isn't an event (no JSON object).
             raise BadSignature("Stripe signature") from None
+        event_id, event_type = _get(event, "id"), _get(event, "type")
+        if not event_id or not event_type:
+            raise BadSignature("signed, but not an event")
         obj = _get(event, "data", "object")
         return WebhookEvent(
-            id=str(event.id),
-            type=str(event.type),
+            id=str(event_id),
+            type=str(event_type),
             object_id=_id(obj),
             object_kind=_KINDS.get(str(_get(obj, "object")), ""),
         )
+
+
+def _known(object_id: str) -> None:
+    """No call for an empty id: Stripe would answer the list, or an unknown URL."""
+    if not object_id:
+        raise UnknownObject("no id")

@@ -57,10 +57,19 @@ def confirm_checkout(*, actor: User, checkout_id: str) -> Subscription | None:
     """The buyer's browser is back from the card page. The same reconciliation as the
     checkout's webhook (whichever comes first does the work). Only the buyer's own
     checkout; None for one that isn't theirs or isn't paid (yet)."""
-    sub = Subscription.objects.filter(checkout_id=checkout_id, buyer=actor).first()
+    # (An empty id would match a purchase whose checkout never started.)
+    sub = (
+        Subscription.objects.filter(checkout_id=checkout_id, buyer=actor).first()
+        if checkout_id
+        else None
+    )
     if sub is None:
         return None
-    effect = _checkout_effect(checkout_id)
+    try:
+        effect = _checkout_effect(checkout_id)
+    except UnknownObject:
+        logger.warning("billing: checkout of plan %s unknown to the processor", sub.pk)
+        effect = None
     if effect is not None:
         effect()
     sub.refresh_from_db()
@@ -114,21 +123,35 @@ def _subscription_effect(subscription_id: str) -> Effect | None:
     sub = _ours(state.reference)
     if sub is None:
         return None
+    _stop_retries(sub, state)
     return lambda: _apply(sub.pk, state)
 
 
 def _invoice_effect(invoice_id: str) -> Effect | None:
     invoice = processor().get_invoice(invoice_id)
+    if not invoice.subscription_id:
+        # A one-off invoice (made in Stripe's dashboard, say): not a plan's.
+        return None
     subscription = processor().get_subscription(invoice.subscription_id)
     sub = _ours(subscription.reference)
     if sub is None:
         return None
+    _stop_retries(sub, subscription)
 
     def apply() -> None:
         updated = apply_subscription(sub.pk, subscription)
         record_invoice(invoice, updated)
 
     return apply
+
+
+def _stop_retries(sub: Subscription, state: SubscriptionState) -> None:
+    """A renewal that wasn't paid ends the plan at once (services.state): the processor's
+    subscription ends too, or its retries would charge for a plan nobody has, and a new
+    purchase would pay twice. Before the event is recorded: should this call fail, the
+    event comes again (503) and it is tried again, with the same key."""
+    if state.payment_failed and not state.ended:
+        processor().end_now(state.id, idempotency_key=f"end-{sub.pk}")
 
 
 def _ours(reference: str) -> Subscription | None:
