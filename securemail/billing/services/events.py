@@ -19,7 +19,7 @@ from securemail.accounts.models import User
 from securemail.billing.models import ProcessorEvent, Subscription
 from securemail.billing.processors import SubscriptionState, WebhookEvent, processor
 from securemail.billing.processors.base import UnknownObject
-from securemail.billing.services.state import apply_subscription, record_invoice
+from securemail.billing.services.state import apply_subscription, record_invoice, stop_retries
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ def _subscription_effect(subscription_id: str) -> Effect | None:
     sub = _ours(state.reference)
     if sub is None:
         return None
-    _stop_retries(sub, state)
+    stop_retries(sub, state)
     return lambda: _apply(sub.pk, state)
 
 
@@ -136,22 +136,13 @@ def _invoice_effect(invoice_id: str) -> Effect | None:
     sub = _ours(subscription.reference)
     if sub is None:
         return None
-    _stop_retries(sub, subscription)
+    stop_retries(sub, subscription)
 
     def apply() -> None:
         updated = apply_subscription(sub.pk, subscription)
         record_invoice(invoice, updated)
 
     return apply
-
-
-def _stop_retries(sub: Subscription, state: SubscriptionState) -> None:
-    """A renewal that wasn't paid ends the plan at once (services.state): the processor's
-    subscription ends too, or its retries would charge for a plan nobody has, and a new
-    purchase would pay twice. Before the event is recorded: should this call fail, the
-    event comes again (503) and it is tried again, with the same key."""
-    if state.payment_failed and not state.ended:
-        processor().end_now(state.id, idempotency_key=f"end-{sub.pk}")
 
 
 def _ours(reference: str) -> Subscription | None:

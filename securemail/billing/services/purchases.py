@@ -31,7 +31,8 @@ from securemail.billing.errors import (
 )
 from securemail.billing.models import BillingAccount, Invoice, PlanCode, Subscription
 from securemail.billing.plans import plan
-from securemail.billing.processors import processor
+from securemail.billing.processors import CheckoutSession, processor
+from securemail.billing.processors.base import UnknownObject
 from securemail.core import ratelimit
 
 # A checkout page left unpaid this long is replaced by a new one (Stripe's expire after 24 h).
@@ -74,20 +75,32 @@ def _start(*, buyer: User, member: User, plan_code: str) -> PurchaseStarted:
     if sub.checkout_url:
         # The same purchase again (a double click, a second tab): the same card page.
         return PurchaseStarted(subscription=sub, url=sub.checkout_url)
-    customer_id = _customer_id(account)
-    checkout = processor().start_checkout(
-        customer_id=customer_id,
-        plan=plan(plan_code),
-        reference=str(sub.pk),
-        success_url=f"{_base()}{reverse('billing:checkout_return')}?checkout={{CHECKOUT_SESSION_ID}}",
-        cancel_url=_base() + reverse("billing:plan"),
-        idempotency_key=f"checkout-{sub.idempotency_key}",
-    )
+    try:
+        checkout = _checkout(account, sub, plan_code)
+    except UnknownObject:
+        # The processor no longer has the account's customer (deleted there, or other API
+        # keys): a new customer, and the checkout again (under a key of its own).
+        BillingAccount.objects.filter(pk=account.pk).update(customer_id="")
+        account.customer_id = ""
+        checkout = _checkout(account, sub, plan_code, again=True)
     Subscription.objects.filter(pk=sub.pk).update(
         checkout_id=checkout.id, checkout_url=checkout.url
     )
     sub.checkout_id, sub.checkout_url = checkout.id, checkout.url
     return PurchaseStarted(subscription=sub, url=checkout.url)
+
+
+def _checkout(
+    account: BillingAccount, sub: Subscription, plan_code: str, *, again: bool = False
+) -> CheckoutSession:
+    return processor().start_checkout(
+        customer_id=_customer_id(account, replacing_for=sub if again else None),
+        plan=plan(plan_code),
+        reference=str(sub.pk),
+        success_url=f"{_base()}{reverse('billing:checkout_return')}?checkout={{CHECKOUT_SESSION_ID}}",
+        cancel_url=_base() + reverse("billing:plan"),
+        idempotency_key=f"checkout-{sub.idempotency_key}" + ("-new-customer" if again else ""),
+    )
 
 
 def _pending(*, buyer: User, member: User, account: BillingAccount, plan_code: str) -> Subscription:
@@ -133,14 +146,16 @@ def _account_for(member: User) -> BillingAccount:
     return account
 
 
-def _customer_id(account: BillingAccount) -> str:
+def _customer_id(account: BillingAccount, *, replacing_for: Subscription | None = None) -> str:
     """The account's customer at the processor, created on first use. Its idempotency key
-    is the account's own id, so two first purchases at once create one customer."""
+    is the account's own id, so two first purchases at once create one customer; a customer
+    the processor lost is replaced under a key named after the purchase that found out."""
     if account.customer_id:
         return account.customer_id
-    customer_id = processor().create_customer(
-        account_id=str(account.pk), idempotency_key=f"customer-{account.pk}"
-    )
+    key = f"customer-{account.pk}"
+    if replacing_for is not None:
+        key += f"-for-{replacing_for.idempotency_key}"
+    customer_id = processor().create_customer(account_id=str(account.pk), idempotency_key=key)
     BillingAccount.objects.filter(pk=account.pk, customer_id="").update(customer_id=customer_id)
     account.refresh_from_db(fields=["customer_id"])
     return account.customer_id

@@ -20,7 +20,7 @@ from securemail.billing import emails
 from securemail.billing.models import Subscription
 from securemail.billing.processors import ProcessorUnavailable, processor
 from securemail.billing.services.purchases import CHECKOUT_HOURS
-from securemail.billing.services.state import apply_subscription
+from securemail.billing.services.state import apply_subscription, stop_retries
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ def renew_due_plans(*, limit: int = 100) -> int:
                 # Held under the row's lock only (other workers skip it): a Stripe renewal is
                 # one read, the test processor's a few rows.
                 state = processor().renew(sub.processor_subscription_id)
+                stop_retries(sub, state)
             except ProcessorUnavailable:
                 logger.warning("billing: renewal of %s postponed, processor unavailable", sub)
                 skip.append(sub.pk)

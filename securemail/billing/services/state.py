@@ -13,6 +13,7 @@ from securemail.audit.events import Event
 from securemail.billing import emails
 from securemail.billing.models import Invoice, Subscription
 from securemail.billing.plans import plan
+from securemail.billing.processors import processor
 from securemail.billing.processors.base import InvoiceState, SubscriptionState
 
 
@@ -130,3 +131,12 @@ def _audit(event: Event, sub: Subscription) -> None:
         target=f"plan:{sub.pk}",
         data={"member": sub.member_id, "plan": sub.plan},
     )
+
+
+def stop_retries(sub: Subscription, state: SubscriptionState) -> None:
+    """A renewal that wasn't paid ends the plan at once (services.state): the processor's
+    subscription ends too, or its retries would charge for a plan nobody has, and a new
+    purchase would pay twice. Before the event is recorded: should this call fail, the
+    event comes again (503) and it is tried again, with the same key."""
+    if state.payment_failed and not state.ended:
+        processor().end_now(state.id, idempotency_key=f"end-{sub.pk}")

@@ -180,7 +180,10 @@ class StripeApi:
             customer
             and self._forward("GET", f"/v1/customers/{customer}", "", _auth(), b"")[0] != 200
         ):
-            return 400, _error("invalid_request_error", f"No such customer: '{customer}'")
+            # As Stripe answers it: a 400 with the resource_missing code, about `customer`.
+            body = json.loads(_missing("customer", customer))
+            body["error"]["param"] = "customer"
+            return 400, _json(body)
         session_id = "cs_test_" + secrets.token_hex(12)
         metadata = {
             key[len("subscription_data[metadata][") : -1]: value

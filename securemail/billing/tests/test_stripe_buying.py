@@ -295,3 +295,23 @@ def test_the_card_page_while_stripe_is_unreachable_says_so(
 
     assert refused.status_code == 503
     assert escape(UNAVAILABLE) in refused.content.decode()
+
+
+def test_a_customer_stripe_no_longer_has_is_replaced_and_the_purchase_goes_on(
+    login: Any, buyer: User, stripe_api: StripeApi, stripe_side: StripeSide
+) -> None:
+    # A first purchase made the account's customer; then it was deleted at Stripe.
+    _active_plan(login, buyer, stripe_side)
+    account = BillingAccount.objects.get(practice=buyer.practice)
+    Subscription.objects.filter(member=buyer).update(status="ended", end_reason="canceled")
+    User.objects.filter(pk=buyer.pk).update(plan=User.Plan.FREE)
+    BillingAccount.objects.filter(pk=account.pk).update(customer_id="cus_deleted_at_stripe")
+
+    started = login(buyer).post("/billing/buy/", {"plan": "monthly"})
+
+    assert started.status_code == 302
+    account.refresh_from_db()
+    assert account.customer_id not in {"", "cus_deleted_at_stripe"}
+    keys = [r.idempotency_key for r in stripe_api.made("POST", "/v1/customers")]
+    assert len(keys) == 2
+    assert len(set(keys)) == 2
