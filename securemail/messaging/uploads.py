@@ -39,6 +39,7 @@ def clean_filename(raw: str) -> str:
 
 
 def sniff_content_type(head: bytes) -> str:
+    """What the first bytes say the file is (never what the uploader claimed)."""
     if not head:
         return "application/octet-stream"
     try:
@@ -52,6 +53,54 @@ def sniff_content_type(head: bytes) -> str:
     except UnicodeDecodeError:
         return "application/octet-stream"
     return "text/plain"
+
+
+# The types a browser only ever shows as they are: never runs, never renders with scripts,
+# never styles a page with. A download keeps its sniffed type only if it is one of these;
+# anything else (HTML, SVG, XML with its XSLT, JavaScript, CSS, Flash, PostScript, mail and
+# MHTML, and whatever type is not listed) goes out as application/octet-stream, so that no
+# page, ours or another site's pointing at our URL, can load it as a document, a script or
+# a style sheet. (Downloads are attachments with nosniff and a sandbox besides.)
+PASSIVE_TYPES = frozenset(
+    {
+        "text/plain",
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "image/tiff",
+        "image/heic",
+        "image/heif",
+        "image/avif",
+        "audio/mpeg",
+        "audio/wav",
+        "audio/x-wav",
+        "audio/ogg",
+        "video/mp4",
+        "video/quicktime",
+        "video/webm",
+    }
+)
+# A passive type under an active name (a script whose text sniffs as plain text) is sent as
+# bytes too: the name can only make a download more cautious, never less.
+ACTIVE_EXTENSIONS = frozenset(
+    {
+        "htm", "html", "shtml", "xht", "xhtml", "mht", "mhtml", "svg", "svgz", "xml", "xsl",
+        "xslt", "js", "mjs", "cjs", "css", "swf", "hta", "php", "wasm",
+    }
+)  # fmt: skip
+
+
+def served_content_type(content_type: str, name: str) -> str:
+    """The type a file named `name` and sniffed as `content_type` is downloaded as: its own
+    if passive, application/octet-stream for anything a browser could run or render."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if mime in PASSIVE_TYPES and extension not in ACTIVE_EXTENSIONS:
+        return mime
+    return "application/octet-stream"
 
 
 # What a refused upload is told (the forms and the services say the same).
@@ -190,7 +239,7 @@ class EncryptingUploadHandler(FileUploadHandler):
             data_key=self.data_key,
             name=self._name(),
             size=self.encryptor.plaintext_size,
-            content_type=sniff_content_type(self.head),
+            content_type=served_content_type(sniff_content_type(self.head), self._name()),
         )
         self.uploads.append(upload)
         self._total += upload.size or 0
