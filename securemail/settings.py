@@ -8,6 +8,7 @@ import base64
 from pathlib import Path
 
 import dj_database_url
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -213,6 +214,13 @@ SECUREMAIL_CATCHER_ENABLED = DEBUG and env_bool("SECUREMAIL_CATCHER", True)
 SMS_PROVIDER = env_str("SMS_PROVIDER", "local" if DEBUG else "")
 if SMS_PROVIDER not in {"local", "twilio"}:
     raise ImproperlyConfigured("SMS_PROVIDER must be 'local' or 'twilio'.")
+# Verification codes go only to phones in these countries (ISO 3166 codes, e.g. "US,CA");
+# empty: every country. Numbers that are no person's phone never get one (core.phones).
+SECUREMAIL_CODE_COUNTRIES = [code.upper() for code in env_list("SECUREMAIL_CODE_COUNTRIES")]
+if unknown := set(SECUREMAIL_CODE_COUNTRIES) - phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(
+        f"SECUREMAIL_CODE_COUNTRIES: not country codes: {', '.join(sorted(unknown))}."
+    )
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_secret("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

@@ -1,12 +1,15 @@
 """Where encrypted blobs (attachment ciphertext) live, behind a small interface.
 
 The local store keeps files under MEDIA_ROOT; an S3-compatible store implements the same
-four methods. Stores only ever see ciphertext.
+five methods (`written_before` is a listing by prefix with each object's LastModified).
+Stores only ever see ciphertext.
 """
 
 import functools
 import os
 import re
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -23,6 +26,10 @@ class BlobStore(Protocol):
     def delete(self, name: str) -> None: ...
 
     def size(self, name: str) -> int: ...
+
+    def written_before(self, moment: datetime, *, prefix: str = "") -> Iterator[str]:
+        """The names starting with `prefix` of the blobs last written before `moment`."""
+        ...
 
 
 class LocalBlobStore:
@@ -48,6 +55,31 @@ class LocalBlobStore:
 
     def size(self, name: str) -> int:
         return self._path(name).stat().st_size
+
+    def written_before(self, moment: datetime, *, prefix: str = "") -> Iterator[str]:
+        cutoff = moment.timestamp()
+        if not self.root.is_dir():
+            return
+        folders = sorted(
+            entry.path
+            for entry in os.scandir(self.root)
+            if entry.is_dir() and len(entry.name) == 2 and entry.name.startswith(prefix[:2])
+        )
+        for folder in folders:
+            # Listed before anything is yielded: the caller may delete as it goes.
+            with os.scandir(folder) as entries:
+                names = [
+                    (entry.name, entry)
+                    for entry in entries
+                    if _NAME.match(entry.name) and entry.name.startswith(prefix)
+                ]
+            for name, entry in names:
+                try:
+                    written = entry.stat().st_mtime
+                except FileNotFoundError:
+                    continue
+                if written < cutoff:
+                    yield name
 
 
 @functools.cache

@@ -123,7 +123,8 @@ class Attachment(SealedRow, models.Model):
     wrapped_key = models.BinaryField()
     key_version = models.PositiveIntegerField(default=1, db_index=True)
     name_sealed = models.BinaryField()
-    # Decided from the first bytes of the content, never from the uploader's claim.
+    # Decided from the first bytes of the content, never from the uploader's claim; anything
+    # a browser could run or render is application/octet-stream (uploads.served_content_type).
     content_type = models.CharField(max_length=100)
     size = models.BigIntegerField()
     position = models.PositiveSmallIntegerField(default=0)

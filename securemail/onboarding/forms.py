@@ -5,19 +5,25 @@ from django.core.exceptions import ValidationError
 
 from securemail.accounts.models import Procedure, Specialty, User
 from securemail.accounts.validators import validate_npi
-from securemail.core.phones import normalize_phone
+from securemail.core.phones import normalize_code_phone, normalize_phone
 from securemail.onboarding.models import PhoneVerification
 
 
 class PhoneField(forms.CharField):
-    def __init__(self, **kwargs: Any) -> None:
+    """A valid phone number, stored in E.164. `for_codes`: verification codes will be sent
+    to it, so it must also be a person's phone in a country codes go to (core.phones)."""
+
+    def __init__(self, *, for_codes: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 32)
         super().__init__(**kwargs)
+        self.for_codes = for_codes
         self.widget.attrs.update({"autocomplete": "tel", "inputmode": "tel"})
 
     def clean(self, value: Any) -> str:
         value = super().clean(value)
-        return normalize_phone(value) if value else ""
+        if not value:
+            return ""
+        return normalize_code_phone(value) if self.for_codes else normalize_phone(value)
 
 
 class PracticeForm(forms.Form):
@@ -35,7 +41,9 @@ class YouForm(forms.Form):
     full_name = forms.CharField(
         label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
-    phone = PhoneField(label="Cell phone", help_text="We text a code to it. It stays private.")
+    phone = PhoneField(
+        label="Cell phone", help_text="We text a code to it. It stays private.", for_codes=True
+    )
     phone_type = forms.ChoiceField(
         label="This number is a",
         choices=User.PhoneType.choices,

@@ -8,6 +8,7 @@ from django.db import close_old_connections
 
 from securemail.billing import services as billing
 from securemail.core import shred
+from securemail.messaging import services as messaging
 from securemail.messaging.services import expire_due_messages, expire_old_drafts
 from securemail.notifications.services import deliver_due
 
@@ -24,6 +25,16 @@ def periodic() -> None:
     billing.renew_due_plans()
     billing.send_card_reminders()
     billing.abandon_stale_checkouts()
+    sweep_upload_leftovers()
+
+
+def sweep_upload_leftovers() -> int:
+    """Delete the uploads of requests that died before they were answered (see
+    messaging's sweep_abandoned_uploads). Each minute looks at the 256th of the store whose
+    names start with that minute's two hex digits: a pass stays cheap, and the whole store
+    is looked at every 256 minutes."""
+    prefix = f"{int(time.time() // 60) % 256:02x}"
+    return messaging.sweep_abandoned_uploads(prefix=prefix)
 
 
 def run_once() -> int:

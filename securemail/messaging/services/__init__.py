@@ -1,5 +1,6 @@
 """The only writers of messages and mailboxes (see the modules for each area)."""
 
+from securemail.messaging.services.blobs import delete_unused_uploads, sweep_abandoned_uploads
 from securemail.messaging.services.common import (
     MessagingError,
     NotARecipient,
@@ -35,6 +36,7 @@ __all__ = [
     "check_roles",
     "delete_draft",
     "delete_for_everyone",
+    "delete_unused_uploads",
     "expire_due_messages",
     "expire_old_drafts",
     "forward",
@@ -46,4 +48,5 @@ __all__ = [
     "save_draft",
     "send_message",
     "set_archived",
+    "sweep_abandoned_uploads",
 ]

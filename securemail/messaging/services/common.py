@@ -14,7 +14,7 @@ from securemail.core.limits import limits
 from securemail.messaging.content import expiry_day, seal_content, seal_name
 from securemail.messaging.emails import queue_new_message_emails
 from securemail.messaging.models import Attachment, Delivery, Message
-from securemail.messaging.uploads import EncryptedUpload
+from securemail.messaging.uploads import EncryptedUpload, over_total_text, too_many_files_text
 from securemail.onboarding.models import RecipientRole
 
 
@@ -113,15 +113,11 @@ def deliver_all(*, message: Message, recipients: list[Recipient]) -> list[Delive
 
 
 def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:
-    limit = limits()
-    if len(attachments) > limit.max_attachments:
-        raise MessagingError(f"Attach at most {limit.max_attachments} files to one message.")
+    if len(attachments) > limits().max_attachments:
+        raise MessagingError(too_many_files_text())
     total = sum(upload.size or 0 for upload in attachments)
     if total > settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES:
-        raise MessagingError(
-            f"Attachments on one message can add up to {limit.max_message_attachments_mb} MB "
-            "at most."
-        )
+        raise MessagingError(over_total_text())
     for upload in attachments:
         if not upload.size:
             raise MessagingError(f"“{upload.name}” is empty. Attach a file with content.")

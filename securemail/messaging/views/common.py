@@ -2,16 +2,18 @@
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django import forms
+from django.core.exceptions import TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
 from securemail.accounts.models import User
-from securemail.core.limits import limits
+from securemail.messaging import services
 from securemail.messaging.access import SlipRow, attachments_of
 from securemail.messaging.content import (
     Content,
@@ -22,7 +24,11 @@ from securemail.messaging.content import (
     open_subject,
 )
 from securemail.messaging.models import Message
-from securemail.messaging.uploads import EncryptedUpload, EncryptingUploadHandler
+from securemail.messaging.uploads import (
+    EncryptedUpload,
+    EncryptingUploadHandler,
+    too_many_files_text,
+)
 
 logger = logging.getLogger("securemail.messaging")
 PAGE_SIZE = 50
@@ -97,21 +103,32 @@ def subject_or_placeholder(message: Message) -> str:
         return "(this message can't be shown)"
 
 
-def encrypting_uploads(request: HttpRequest) -> EncryptingUploadHandler:
-    """Install the encrypting upload handler. Must run before anything reads request.POST,
-    which is why the views taking files do their CSRF check after it (csrf_protect)."""
+def receiving_files(
+    request: HttpRequest,
+    view: Callable[[EncryptingUploadHandler], HttpResponse],
+    *,
+    back_url: str,
+) -> HttpResponse:
+    """Answer a post that carries files: `view` runs with the encrypting upload handler
+    installed, which must happen before anything reads request.POST (hence the views taking
+    files check CSRF inside, with csrf_protect, once their login, plan and access checks
+    have passed). However the request ends (sent, refused by the form, CSRF, a limit or
+    Django's parser, or an error), the blobs it wrote that no attachment references are
+    deleted before the answer goes out. More files than Django parses at all
+    (DATA_UPLOAD_MAX_NUMBER_FILES) is a 400 page saying how many one message takes."""
     handler = EncryptingUploadHandler(request)
     request.upload_handlers = [handler]
-    return handler
+    try:
+        return view(handler)
+    except TooManyFilesSent:
+        context = {"too_many": too_many_files_text(), "back_url": back_url}
+        return render(request, "messaging/too_many_files.html", context, status=400)
+    finally:
+        services.delete_unused_uploads(handler.close())
 
 
 def uploads_or_error(handler: EncryptingUploadHandler, form: forms.Form) -> list[EncryptedUpload]:
-    limit_mb = limits().max_attachment_mb
-    for name in handler.rejected:
-        form.add_error(None, f"“{name}” is larger than {limit_mb} MB, the limit for one file.")
+    """The request's uploads, and why they can't be sent as form errors (if they can't)."""
+    for text in handler.refusals():
+        form.add_error(None, text)
     return handler.uploads
-
-
-def discard(uploads: list[EncryptedUpload]) -> None:
-    for upload in uploads:
-        upload.discard()

@@ -1,7 +1,9 @@
 """Writing: compose (with the recipient-role lookup and drafts), reply and forward.
 
 Views that take files install the encrypting upload handler before the body is parsed,
-so they are csrf_exempt on the outside and csrf_protect on the inside.
+so they are csrf_exempt on the outside and csrf_protect on the inside; everything that needs
+no body (login, plan, access) is checked before, and views.common.receiving_files deletes
+what a refused request wrote.
 """
 
 import uuid
@@ -37,9 +39,9 @@ from securemail.messaging.services.drafts import DRAFT_FIELDS, open_draft
 from securemail.messaging.uploads import EncryptingUploadHandler
 from securemail.messaging.views.common import (
     current_user,
-    discard,
-    encrypting_uploads,
     logger,
+    message_url,
+    receiving_files,
     unavailable,
     uploads_or_error,
 )
@@ -109,8 +111,11 @@ def compose(request: HttpRequest) -> HttpResponse:
     if not entitlements.allows(user, Feature.START_CONVERSATION):
         # Refused before the body is read: a free account's upload is never stored.
         return _forbidden_free(request, Feature.START_CONVERSATION)
-    handler = encrypting_uploads(request) if request.method == "POST" else None
-    return _compose(request, user, handler)
+    if request.method != "POST":
+        return _compose(request, user, None)
+    return receiving_files(
+        request, lambda handler: _compose(request, user, handler), back_url=request.path
+    )
 
 
 @csrf_protect
@@ -135,7 +140,7 @@ def _compose(
     form.is_valid()
     status = _check_roles(form, user)
     uploads = uploads_or_error(handler, form)
-    if not form.errors and not handler.rejected:
+    if not form.errors and not handler.refused:
         data = form.cleaned_data
         try:
             message = services.send_message(
@@ -153,7 +158,6 @@ def _compose(
             services.delete_draft(owner=user, draft_id=data.get("draft"))
             messages.success(request, "Your secure message was sent.")
             return redirect("messaging:message", message_id=message.pk)
-    discard(uploads)
     return _compose_page(request, form, status=status)
 
 
@@ -229,8 +233,11 @@ def discard_draft(request: HttpRequest, draft_id: uuid.UUID) -> HttpResponse:
 def reply(request: HttpRequest, message_id: uuid.UUID) -> HttpResponse:
     user = current_user(request)
     parent = access.access_message(user, message_id)
-    handler = encrypting_uploads(request)
-    return _reply(request, user, parent, handler)
+    return receiving_files(
+        request,
+        lambda handler: _reply(request, user, parent, handler),
+        back_url=message_url(parent.pk),
+    )
 
 
 @csrf_protect
@@ -240,7 +247,7 @@ def _reply(
     form = ReplyForm(request.POST)
     valid = form.is_valid()
     uploads = uploads_or_error(handler, form)
-    if valid and not handler.rejected:
+    if valid and not handler.refused:
         try:
             services.reply(
                 sender=user,
@@ -253,16 +260,13 @@ def _reply(
         except services.MessagingError as error:
             form.add_error("body", str(error))
         except PlanRequired as refusal:
-            discard(uploads)
             return forbidden(request, refusal)
         except ContentUnavailable:
             # The parent's subject (quoted as "Re: …") failed its check: show nothing.
-            discard(uploads)
             return unavailable(request, parent)
         else:
             messages.success(request, "Your reply was sent.")
             return redirect("messaging:message", message_id=parent.pk)
-    discard(uploads)
     return render_thread_with_errors(request, parent, form=form)
 
 

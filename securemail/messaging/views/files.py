@@ -1,4 +1,5 @@
-"""Attachment downloads: decrypted piece by piece, always as a download, never inline."""
+"""Attachment downloads: decrypted piece by piece, always as a download, never inline, and
+anything a browser could run or render as plain bytes (uploads.served_content_type)."""
 
 import itertools
 import uuid
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET
 from securemail.messaging import access, services
 from securemail.messaging.content import ContentUnavailable, attachment_chunks, open_attachment
 from securemail.messaging.models import Attachment
+from securemail.messaging.uploads import served_content_type
 from securemail.messaging.views.common import current_user, logger, unavailable
 
 
@@ -33,7 +35,8 @@ def attachment_download(
     services.record_download(reader=user, attachment=attachment)
     response = StreamingHttpResponse(
         _logging_failures(itertools.chain([first], chunks), attachment),
-        content_type=attachment.content_type,
+        # Decided again: files stored before active types were sent as bytes kept theirs.
+        content_type=served_content_type(attachment.content_type, opened.name),
     )
     response["Content-Length"] = str(attachment.size)
     response["Content-Disposition"] = content_disposition_header(True, opened.name)

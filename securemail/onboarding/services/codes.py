@@ -17,7 +17,7 @@ from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.core import ratelimit, tokens
 from securemail.core.limits import limits
-from securemail.core.phones import masked_phone
+from securemail.core.phones import code_phone_refusal, masked_phone
 from securemail.onboarding.emails import queue_code
 from securemail.onboarding.errors import (
     CodeChecksLimited,
@@ -42,8 +42,9 @@ class CodeSent:
 def send_code(*, invitation: Invitation, channel: str) -> CodeSent:
     """Send a new 6-digit code (invalidating any earlier one) by text, voice call or email.
 
-    Rate limited per invitation and per destination. Raises OnboardingError with a message
-    the person can act on.
+    Rate limited per invitation and per destination. A number that can't receive codes (no
+    person's phone, or a country the operator has not allowed: core.phones) gets none.
+    Raises OnboardingError with a message the person can act on.
     """
     state = WizardState.load(invitation)
     if channel == PhoneVerification.Channel.EMAIL:
@@ -53,6 +54,10 @@ def send_code(*, invitation: Invitation, channel: str) -> CodeSent:
             raise OnboardingError("Enter your phone number first.")
         if channel == PhoneVerification.Channel.SMS and state.is_landline:
             raise OnboardingError("A landline can't receive text messages: choose a voice call.")
+        # Asked again here, whatever the form let through (or let through before).
+        refusal = code_phone_refusal(state.phone)
+        if refusal:
+            raise OnboardingError(f"{refusal} Change your number, or get the code by email.")
         destination, shown = state.phone, masked_phone(state.phone)
     else:
         raise OnboardingError("Choose how to receive your code.")
