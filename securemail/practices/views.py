@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -233,7 +234,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def audit_log_csv(request: HttpRequest) -> HttpResponse:
+def audit_log_csv(request: HttpRequest) -> HttpResponseBase:
     """The practice's audit log for the chosen days, as CSV (audited). Bad dates: 400."""
     user = _user(request)
     access.managed_practice(user)
@@ -259,7 +260,7 @@ def disclosures(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def disclosures_csv(request: HttpRequest, patient_id: int) -> HttpResponse:
+def disclosures_csv(request: HttpRequest, patient_id: int) -> HttpResponseBase:
     user = _user(request)
     accounting = disclosures_of.accounting_for(manager=user, patient_id=patient_id)
     services.record_disclosures_produced(manager=user, patient_id=patient_id, as_csv=True)
