@@ -96,7 +96,12 @@ def record_failed_login(*, user: User, client_ip: str | None = None) -> None:
         if user.failed_logins >= limits().max_failed_logins and user.locked_at is None:
             user.locked_at = timezone.now()
             user.save(update_fields=["locked_at"])
-            audit.record(Event.USER_LOCKED, actor_id=None, target=f"user:{user.pk}")
+            audit.record(
+                Event.USER_LOCKED,
+                actor_id=None,
+                practice_id=user.practice_id,
+                target=f"user:{user.pk}",
+            )
 
 
 def record_successful_login(*, user: User, client_ip: str | None = None) -> None:
@@ -146,7 +151,12 @@ def send_password_link(*, email: str) -> None:
         return
     with transaction.atomic():
         queue_set_password_email(user=user, first_time=user.status == User.Status.REGISTERED)
-        audit.record(Event.PASSWORD_LINK_REQUESTED, actor_id=None, target=f"user:{user.pk}")
+        audit.record(
+            Event.PASSWORD_LINK_REQUESTED,
+            actor_id=None,
+            practice_id=user.practice_id,
+            target=f"user:{user.pk}",
+        )
 
 
 def set_password(*, user: User, password: str) -> None:

@@ -62,3 +62,17 @@ class Event(models.TextChoices):
     OPERATOR_UNLOCKED_ACCOUNT = "ops:account:unlock", "Account unlocked by an operator"
     OPERATOR_RESENT_INVITATION = "ops:invitation:resend", "Invitation re-sent by an operator"
     OPERATOR_VIEWED_RECORD = "ops:record:view", "Record opened in the operators' console"
+    # audit coverage (issue 9): the gaps an auditor found, and the log's own exports
+    LOGGED_OUT = "accounts:session:logout", "Logged out"
+    REGISTRATION_STEP_SAVED = "onboarding:registration:step", "Registration step completed"
+    CODE_REJECTED = "onboarding:code:reject", "Wrong verification code entered"
+    MESSAGE_EXPIRED = "messaging:message:expired", "Message expired and deleted"
+    REPLY_DELETED_WITH_CONVERSATION = (
+        "messaging:message:delete_with_conversation",
+        "Reply deleted for everyone with its conversation",
+    )
+    KEY_ADDED = "ops:key:add", "Encryption key version added"
+    KEYS_REWRAPPED = "ops:key:rewrap", "Data keys re-wrapped under the active key"
+    KEY_RETIRED = "ops:key:retire", "Encryption key version retired"
+    AUDIT_LOG_EXPORTED = "practices:audit:export", "Practice's audit log exported"
+    DISCLOSURES_VIEWED = "practices:audit:disclosures", "Accounting of disclosures produced"

@@ -23,9 +23,32 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # A practice's log for a date range (the user manager's export), in order.
+            models.Index(fields=["practice_id", "created_at", "id"], name="audit_practice_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.event} {self.target}"
+
+
+class AuditRecipient(models.Model):
+    """An index over the log: one row per person an entry names in `data["recipients"]`
+    (whom a message went to), written with the entry. "Every message that went to this
+    patient" is then an index lookup on both databases (SQLite can't search inside a JSON
+    list). Derived from `data`, which the chain covers; never changed after it is written."""
+
+    entry = models.ForeignKey(AuditEvent, on_delete=models.CASCADE, related_name="recipients")
+    user_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "user_id"], name="audit_recipient_once")
+        ]
+        indexes = [models.Index(fields=["user_id", "entry"], name="audit_recipient_user")]
+
+    def __str__(self) -> str:
+        return f"Audit entry {self.entry_id} names user {self.user_id}"
 
 
 class AuditHead(models.Model):

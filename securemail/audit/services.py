@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from securemail.audit.chain import chain_key
 from securemail.audit.events import Event
-from securemail.audit.models import AuditEvent, AuditHead
+from securemail.audit.models import AuditEvent, AuditHead, AuditRecipient
 from securemail.core.http import current_client_ip
 
 GENESIS = "0" * 64
@@ -73,8 +73,30 @@ def record_many(
     `data` must hold identifiers and states only, never message content. `client_ip`
     defaults to the address of the request being handled (core.http).
     """
+    return record_each(
+        event,
+        actor_id=actor_id,
+        entries=[(practice_id, target) for target in targets],
+        data=data,
+        client_ip=client_ip,
+    )
+
+
+def record_each(
+    event: Event,
+    *,
+    actor_id: int | None,
+    entries: list[tuple[int | None, str]],
+    data: dict[str, Any] | None = None,
+    client_ip: str | None = None,
+) -> list[AuditEvent]:
+    """Like record_many, with each entry's own practice: `entries` are (practice id,
+    target) pairs (the expiry job deletes many practices' messages at once)."""
     # Only the vocabulary's names (ValueError for any other string).
     name = Event(event).value
+    if not entries:
+        return []
+    data = data or {}
     # No savepoint of its own inside the caller's transaction: an error here fails the
     # caller's whole transaction anyway (nothing may commit unaudited), and it saves two
     # round trips on every audited action.
@@ -82,31 +104,53 @@ def record_many(
         head = _locked_head()
         prev_hash = head.last_hash
         now = timezone.now()
-        entries = []
-        for target in targets:
+        written = []
+        for practice_id, target in entries:
             entry = AuditEvent(
                 created_at=now,
                 event=name,
                 actor_id=actor_id,
                 practice_id=practice_id,
                 target=target,
-                data=data or {},
+                data=data,
                 client_ip=client_ip or current_client_ip(),
                 prev_hash=prev_hash,
             )
             entry.entry_hash = _digest(prev_hash, _fields(entry))
             prev_hash = entry.entry_hash
-            entries.append(entry)
-        if len(entries) == 1:
-            entries[0].save()
+            written.append(entry)
+        if len(written) == 1:
+            written[0].save()
         else:
-            AuditEvent.objects.bulk_create(entries)
-        last_id = entries[-1].pk
-        if last_id is None:
+            AuditEvent.objects.bulk_create(written)
+        if written[-1].pk is None:
             # Backends that don't return ids from a bulk insert.
-            last_id = AuditEvent.objects.get(entry_hash=prev_hash).pk
-        AuditHead.objects.filter(pk=head.pk).update(last_entry_id=last_id, last_hash=prev_hash)
-    return entries
+            ids = dict(
+                AuditEvent.objects.filter(
+                    entry_hash__in=[e.entry_hash for e in written]
+                ).values_list("entry_hash", "pk")
+            )
+            for entry in written:
+                entry.pk = ids[entry.entry_hash]
+        _index_recipients(written, data)
+        AuditHead.objects.filter(pk=head.pk).update(
+            last_entry_id=written[-1].pk, last_hash=prev_hash
+        )
+    return written
+
+
+def _index_recipients(entries: list[AuditEvent], data: dict[str, Any]) -> None:
+    """One AuditRecipient row per user `data["recipients"]` names, for each entry."""
+    recipients = data.get("recipients")
+    if not isinstance(recipients, list) or not recipients:
+        return
+    AuditRecipient.objects.bulk_create(
+        [
+            AuditRecipient(entry_id=entry.pk, user_id=int(user_id))
+            for entry in entries
+            for user_id in dict.fromkeys(recipients)
+        ]
+    )
 
 
 def _locked_head() -> AuditHead:

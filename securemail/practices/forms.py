@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 
@@ -16,3 +18,31 @@ class CorrectEmailForm(forms.Form):
             "invalid": "Enter a valid email address.",
         },
     )
+
+
+class AuditRangeForm(forms.Form):
+    """The days of the practice's audit log to export (UTC, both included)."""
+
+    first_day = forms.DateField(
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "Enter the first day to export.",
+            "invalid": "Enter the first day as a date like 2026-11-01.",
+        },
+    )
+    last_day = forms.DateField(
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "Enter the last day to export.",
+            "invalid": "Enter the last day as a date like 2026-11-30.",
+        },
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("first_day"), cleaned.get("last_day")
+        if first and last and last < first:
+            raise forms.ValidationError("The last day comes before the first: swap them.")
+        return cleaned

@@ -12,4 +12,8 @@ urlpatterns = [
     path("people/<int:user_id>/manager/", views.hand_over, name="hand_over"),
     path("people/<int:user_id>/plan/buy/", views.buy_plan, name="buy_plan"),
     path("people/<int:user_id>/plan/cancel/", views.cancel_plan, name="cancel_plan"),
+    path("audit/", views.audit_page, name="audit"),
+    path("audit/log.csv", views.audit_log_csv, name="audit_csv"),
+    path("audit/patients/<int:patient_id>/", views.disclosures, name="disclosures"),
+    path("audit/patients/<int:patient_id>/csv/", views.disclosures_csv, name="disclosures_csv"),
 ]

@@ -4,10 +4,17 @@ Anyone else gets the 403 page that says the page is the manager's (NotPracticeMa
 a person out of the practice's reach is a 404, as for nobody at all.
 """
 
+import csv
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from securemail.accounts.models import User
@@ -18,8 +25,9 @@ from securemail.billing.errors import (
     TooManyPurchases,
 )
 from securemail.billing.forms import BuyForm
-from securemail.practices import access, services
-from securemail.practices.forms import CorrectEmailForm, PracticeSettingsForm
+from securemail.practices import access, audit_export, services
+from securemail.practices import disclosures as disclosures_of
+from securemail.practices.forms import AuditRangeForm, CorrectEmailForm, PracticeSettingsForm
 
 
 def _user(request: HttpRequest) -> User:
@@ -181,3 +189,81 @@ def cancel_plan(request: HttpRequest, user_id: int) -> HttpResponse:
         return _people_page(request, error=PROCESSOR_UNAVAILABLE_MESSAGE, status=503)
     messages.success(request, "The plan ends at the end of its paid period.")
     return redirect("practices:people")
+
+
+# --- the practice's records: its audit log, a patient's accounting of disclosures ------------
+
+
+class _Echo:
+    """A file-like object whose `write` hands back what it is given (csv.writer → stream)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_download(rows: Iterable[list[Any]], filename: str) -> StreamingHttpResponse:
+    """Stream `rows` as a CSV attachment, a row at a time (a year of log costs no memory)."""
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _audit_page(request: HttpRequest, form: AuditRangeForm, status: int = 200) -> HttpResponse:
+    user = _user(request)
+    context = {
+        "form": form,
+        "practice": access.managed_practice(user),
+        "patients": disclosures_of.patients_of(manager=user),
+    }
+    return render(request, "practices/audit.html", context, status=status)
+
+
+@login_required
+@require_GET
+def audit_page(request: HttpRequest) -> HttpResponse:
+    """The user manager's records page: export the log for some days; choose a patient for
+    their accounting of disclosures."""
+    access.managed_practice(_user(request))
+    today = timezone.now().date()
+    form = AuditRangeForm(initial={"first_day": today - timedelta(days=30), "last_day": today})
+    return _audit_page(request, form)
+
+
+@login_required
+@require_GET
+def audit_log_csv(request: HttpRequest) -> HttpResponseBase:
+    """The practice's audit log for the chosen days, as CSV (audited). Bad dates: 400."""
+    user = _user(request)
+    access.managed_practice(user)
+    form = AuditRangeForm(request.GET)
+    if not form.is_valid():
+        return _audit_page(request, form, status=400)
+    first_day, last_day = form.cleaned_data["first_day"], form.cleaned_data["last_day"]
+    services.record_log_export(manager=user, first_day=first_day, last_day=last_day)
+    rows = audit_export.practice_log_rows(manager=user, first_day=first_day, last_day=last_day)
+    return _csv_download(rows, f"audit-log-{first_day}-to-{last_day}.csv")
+
+
+@login_required
+@require_GET
+def disclosures(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """One patient's accounting of disclosures (audited). A patient the practice never
+    exchanged messages with: 404."""
+    user = _user(request)
+    accounting = disclosures_of.accounting_for(manager=user, patient_id=patient_id)
+    services.record_disclosures_produced(manager=user, patient_id=patient_id, as_csv=False)
+    return render(request, "practices/disclosures.html", {"accounting": accounting})
+
+
+@login_required
+@require_GET
+def disclosures_csv(request: HttpRequest, patient_id: int) -> HttpResponseBase:
+    user = _user(request)
+    accounting = disclosures_of.accounting_for(manager=user, patient_id=patient_id)
+    services.record_disclosures_produced(manager=user, patient_id=patient_id, as_csv=True)
+    return _csv_download(
+        disclosures_of.csv_rows(accounting), f"disclosures-patient-{patient_id}.csv"
+    )

@@ -98,6 +98,13 @@ def delete_for_everyone(*, actor: User, message: Message) -> None:
             .union(Message.objects.filter(thread_root=message).values_list("pk", flat=True))
         )
         blobs = list(Attachment.objects.filter(message__in=ids).values_list("blob_name", flat=True))
+        audit.record_many(
+            Event.REPLY_DELETED_WITH_CONVERSATION,
+            actor_id=actor.pk,
+            practice_id=actor.practice_id,
+            targets=[f"message:{i}" for i in ids if i != message.pk],
+            data={"conversation": str(message.pk)},
+        )
         Message.objects.filter(pk__in=ids).delete()
         audit.record(
             Event.MESSAGE_DELETED,
@@ -183,6 +190,16 @@ def expire_due_messages() -> int:
         if not due:
             return 0
         blobs = list(Attachment.objects.filter(message__in=due).values_list("blob_name", flat=True))
+        audit.record_each(
+            Event.MESSAGE_EXPIRED,
+            actor_id=None,
+            entries=[
+                (p, f"message:{m}")
+                for m, p in Message.objects.filter(pk__in=due).values_list(
+                    "pk", "sender__practice_id"
+                )
+            ],
+        )
         Message.objects.filter(pk__in=due).delete()
         transaction.on_commit(lambda: delete_blobs(blobs))
         audit.record(Event.MESSAGES_EXPIRED, actor_id=None, data={"count": len(due)})

@@ -87,6 +87,7 @@ def send_code(*, invitation: Invitation, channel: str) -> CodeSent:
         audit.record(
             Event.CODE_SENT,
             actor_id=invitation.invitee_id,
+            practice_id=invitation.invited_by.practice_id,
             target=f"invitation:{invitation.pk}",
             data={"channel": channel},
         )
@@ -139,11 +140,18 @@ def check_code(*, invitation: Invitation, code: str) -> None:
             audit.record(
                 Event.CODE_VERIFIED,
                 actor_id=invitation.invitee_id,
+                practice_id=invitation.invited_by.practice_id,
                 target=f"invitation:{invitation.pk}",
             )
         else:
             verification.attempts += 1
             verification.save(update_fields=["attempts"])
+            audit.record(
+                Event.CODE_REJECTED,
+                actor_id=invitation.invitee_id,
+                practice_id=invitation.invited_by.practice_id,
+                target=f"invitation:{invitation.pk}",
+            )
     if not matches:
         # Raised after the block: raised inside it, the counted try would be rolled back.
         left = limits().code_max_tries - verification.attempts

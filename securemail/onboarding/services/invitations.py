@@ -82,6 +82,7 @@ def start_registration(*, invitation: Invitation) -> None:
             audit.record(
                 Event.INVITATION_OPENED,
                 actor_id=invitation.invitee_id,
+                practice_id=invitation.invited_by.practice_id,
                 target=f"invitation:{invitation.pk}",
             )
         if invitation.invitee.status == User.Status.INVITED:
@@ -138,6 +139,7 @@ def _send_fresh_link(*, email: str) -> None:
         audit.record(
             Event.INVITATION_FRESH_LINK,
             actor_id=None,
+            practice_id=invitation.invited_by.practice_id,
             target=f"invitation:{invitation.pk}",
         )
         queue_welcome_email(invitation, token, again=True)

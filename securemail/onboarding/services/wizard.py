@@ -8,6 +8,8 @@ effect: the invitation's progress (WizardState), and nothing else until the term
 from django.db import transaction
 
 from securemail.accounts.models import Procedure, Specialty
+from securemail.audit import services as audit
+from securemail.audit.events import Event
 from securemail.onboarding.models import Invitation, PracticeDetails, Step, WizardState
 
 
@@ -18,6 +20,13 @@ def save_practice_step(*, invitation: Invitation, practice: PracticeDetails) -> 
         state.practice = practice
         state.mark_done(Step.PRACTICE)
         state.save(invitation)
+        audit.record(
+            Event.REGISTRATION_STEP_SAVED,
+            actor_id=invitation.invitee_id,
+            practice_id=invitation.invited_by.practice_id,
+            target=f"invitation:{invitation.pk}",
+            data={"step": Step.PRACTICE.value},
+        )
 
 
 def save_you_step(*, invitation: Invitation, full_name: str, phone: str, phone_type: str) -> None:
@@ -31,6 +40,13 @@ def save_you_step(*, invitation: Invitation, full_name: str, phone: str, phone_t
         state.phone_type = phone_type
         state.mark_done(Step.YOU)
         state.save(invitation)
+        audit.record(
+            Event.REGISTRATION_STEP_SAVED,
+            actor_id=invitation.invitee_id,
+            practice_id=invitation.invited_by.practice_id,
+            target=f"invitation:{invitation.pk}",
+            data={"step": Step.YOU.value},
+        )
 
 
 def save_specialty_step(
@@ -44,3 +60,10 @@ def save_specialty_step(
         state.npi = npi
         state.mark_done(Step.SPECIALTY)
         state.save(invitation)
+        audit.record(
+            Event.REGISTRATION_STEP_SAVED,
+            actor_id=invitation.invitee_id,
+            practice_id=invitation.invited_by.practice_id,
+            target=f"invitation:{invitation.pk}",
+            data={"step": Step.SPECIALTY.value},
+        )

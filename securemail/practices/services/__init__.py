@@ -5,7 +5,9 @@ people, one module per flow:
 - `people`: invitations sent again or to a corrected address, unlocking an account,
   handing the user manager's role to someone else;
 - `plans`: buying or cancelling a plan for one of the practice's people (billing does the
-  buying).
+  buying);
+- `records`: the audit entries of the manager exporting the log or producing a patient's
+  accounting of disclosures.
 
 Every service takes the acting manager keyword-only and follows one order in one
 transaction: authorize (practices.access: NotPracticeManager, Http404 for a person out of
@@ -23,6 +25,7 @@ from securemail.practices.services.people import (
 )
 from securemail.practices.services.plans import buy_plan_for, cancel_plan_for
 from securemail.practices.services.policy import set_phone_verification_policy
+from securemail.practices.services.records import record_disclosures_produced, record_log_export
 
 __all__ = [
     "PeopleError",
@@ -31,6 +34,8 @@ __all__ = [
     "cancel_plan_for",
     "correct_invitee_email",
     "hand_over_manager_role",
+    "record_disclosures_produced",
+    "record_log_export",
     "resend_invitation",
     "set_phone_verification_policy",
     "unlock_account",

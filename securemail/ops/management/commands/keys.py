@@ -3,6 +3,8 @@ from typing import Any, override
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from securemail.audit import services as audit
+from securemail.audit.events import Event
 from securemail.core import crypto
 from securemail.ops import keys
 
@@ -31,6 +33,7 @@ class Command(BaseCommand):
         try:
             if action == "add":
                 version = ring.store.add_version()
+                audit.record(Event.KEY_ADDED, actor_id=None, target=f"key:{version}")
                 self.stdout.write(f"Added key version {version}; new data keys use it now.")
             elif action == "rewrap":
                 for label, done in keys.rewrap_all(batch_size=options["batch_size"]):
@@ -38,6 +41,12 @@ class Command(BaseCommand):
                 left = {
                     v: n for v, n in keys.count_by_version().items() if v != ring.active_version
                 }
+                audit.record(
+                    Event.KEYS_REWRAPPED,
+                    actor_id=None,
+                    target=f"key:{ring.active_version}",
+                    data={"left_on_older": sum(left.values())},
+                )
                 if left:
                     # Shredded (their expiry job will delete them) or locked right now.
                     self.stdout.write(
@@ -51,6 +60,7 @@ class Command(BaseCommand):
                 if options["version"] is None:
                     raise CommandError("Which version? e.g. `keys retire 1`")
                 keys.retire(options["version"])
+                audit.record(Event.KEY_RETIRED, actor_id=None, target=f"key:{options['version']}")
                 self.stdout.write(f"Retired key version {options['version']}.")
         except (ImproperlyConfigured, ValueError) as error:
             raise CommandError(str(error)) from error
