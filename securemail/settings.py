@@ -356,6 +356,18 @@ if not DEBUG:
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# How many reverse proxies stand in front of the product (the TLS proxy, a load balancer):
+# the client's address is then the one that many entries from the right of X-Forwarded-For
+# (core.http.client_ip). 0: REMOTE_ADDR is the client's address.
+try:
+    SECUREMAIL_TRUSTED_PROXIES = env_int("SECUREMAIL_TRUSTED_PROXIES", 0)
+except ValueError:
+    SECUREMAIL_TRUSTED_PROXIES = -1
+if SECUREMAIL_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(
+        "SECUREMAIL_TRUSTED_PROXIES must be the number of reverse proxies in front of "
+        "SecureMail (0 or more)."
+    )
 
 # Logs go to stdout; no handler ever mails a traceback (it could carry request data).
 LOGGING = {
