@@ -85,7 +85,9 @@ def test_four_wrong_passwords_then_the_right_one_start_the_count_again(
     assert doctor.locked_at is None
 
 
-def test_locking_ends_sessions_already_open(client: Client, login: Any, staff: User) -> None:
+def test_a_lock_leaves_sessions_already_open_alone(client: Client, login: Any, staff: User) -> None:
+    """Whoever typed the wrong passwords had no session: a lock stops logins from unknown
+    browsers, it doesn't throw the owner out of the page they are working on (issue 9)."""
     logged_in = login(staff)
     assert logged_in.get("/").status_code == 200
 
@@ -93,7 +95,17 @@ def test_locking_ends_sessions_already_open(client: Client, login: Any, staff: U
     for _ in range(5):
         log_in(attacker, staff.email, WRONG)
 
+    staff.refresh_from_db()
+    assert staff.locked_at is not None
+    assert logged_in.get("/").status_code == 200
+
+
+def test_deactivating_an_account_ends_its_sessions(login: Any, staff: User) -> None:
+    logged_in = login(staff)
+    User.objects.filter(pk=staff.pk).update(is_active=False)
+
     response = logged_in.get("/")
+
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
 
