@@ -11,8 +11,8 @@ class EmailBackend(BaseBackend):
     """Sessions of open accounts (active, registered to the end). Logging in itself is
     accounts.services.log_in (rate limited, counts failures, refuses locked accounts to
     unknown browsers); `authenticate` runs the same check for anything that calls Django's
-    authenticate(). A lock doesn't end sessions: the owner's own browser may log in past
-    it, and whoever typed the wrong passwords had no session to end."""
+    authenticate(). Sessions opened before a lock end with it (User.get_session_auth_hash);
+    one that a known browser opened past the lock stays open."""
 
     @override
     def authenticate(

@@ -143,8 +143,8 @@ def _has_a_password(user: User) -> bool:
 
 
 def has_open_account(user: User) -> bool:
-    """Active and registered to the end (password set): may keep a session. The lock that
-    wrong passwords set stops logins from unknown browsers, not sessions already open."""
+    """Active and registered to the end (password set): may keep a session (a lock ends
+    the sessions opened before it through User.get_session_auth_hash, not this)."""
     return user.is_active and user.status == User.Status.ACTIVE
 
 

@@ -91,18 +91,24 @@ def test_an_attacker_locks_the_account_but_the_owners_browser_still_logs_in(
     doctor: User,
 ) -> None:
     owner = _owners_browser(doctor)
+    assert log_in(owner, doctor.email).status_code == 302
 
     _lock_from_an_unknown_browser(doctor)
+
+    # The lock ends the session that was open (as before) ...
+    assert owner.get("/").status_code == 302
+    assert not is_logged_in_as(owner, doctor)
 
     # Any other browser is refused even with the right password, told how to unlock.
     stranger = Client()
     assert _refused(log_in(stranger, doctor.email))
     assert not is_logged_in_as(stranger, doctor)
-    # The owner's browser logs in, and works past the login page.
+    # ... and the owner's browser logs in again, and its new session works on every page.
     response = log_in(owner, doctor.email)
     assert response.status_code == 302
     assert is_logged_in_as(owner, doctor)
-    assert b"Dr. Jane Roe" in owner.get("/").content
+    for _ in range(2):
+        assert b"Dr. Jane Roe" in owner.get("/").content
     succeeded = AuditEvent.objects.filter(event="accounts:login:succeeded").order_by("-id")[0]
     assert (succeeded.actor_id, succeeded.data) == (doctor.pk, {"browser": "known"})
     # The lock stays for everyone else: the owner logging in doesn't lift it.

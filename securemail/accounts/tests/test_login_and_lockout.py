@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.accounts.tests.helpers import is_logged_in_as, log_in
@@ -85,9 +86,7 @@ def test_four_wrong_passwords_then_the_right_one_start_the_count_again(
     assert doctor.locked_at is None
 
 
-def test_a_lock_leaves_sessions_already_open_alone(client: Client, login: Any, staff: User) -> None:
-    """Whoever typed the wrong passwords had no session: a lock stops logins from unknown
-    browsers, it doesn't throw the owner out of the page they are working on (issue 9)."""
+def test_locking_ends_sessions_already_open(client: Client, login: Any, staff: User) -> None:
     logged_in = login(staff)
     assert logged_in.get("/").status_code == 200
 
@@ -95,9 +94,9 @@ def test_a_lock_leaves_sessions_already_open_alone(client: Client, login: Any, s
     for _ in range(5):
         log_in(attacker, staff.email, WRONG)
 
-    staff.refresh_from_db()
-    assert staff.locked_at is not None
-    assert logged_in.get("/").status_code == 200
+    response = logged_in.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_deactivating_an_account_ends_its_sessions(login: Any, staff: User) -> None:
@@ -127,3 +126,13 @@ def test_invited_account_cannot_log_in(client: Client, make_user: Any) -> None:
 
     assert response.status_code == 200
     assert REFUSED in response.content.decode()
+
+
+def test_an_unlocked_accounts_sessions_are_keyed_as_djangos_own(staff: User) -> None:
+    """The lock's part of the session hash is there only while locked: sessions opened
+    before it existed (Django's hash of the password) stay open."""
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    assert staff.get_session_auth_hash() == AbstractBaseUser.get_session_auth_hash(staff)
+    staff.locked_at = timezone.now()
+    assert staff.get_session_auth_hash() != AbstractBaseUser.get_session_auth_hash(staff)
