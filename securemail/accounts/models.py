@@ -181,7 +181,7 @@ class User(AbstractBaseUser):
         for secret in settings.SECRET_KEY_FALLBACKS:
             yield self._session_hash(secret=secret)
 
-    def _session_hash(self, *, secret: str | None) -> str:
+    def _session_hash(self, *, secret: str | bytes | None) -> str:
         value = self.password
         if self.locked_at is not None:
             value += f"|locked:{self.locked_at.isoformat()}"
