@@ -145,3 +145,34 @@ def test_logins_are_audited_with_the_client_address(doctor: User) -> None:
     failed = AuditEvent.objects.get(event="accounts:login:failed")
     succeeded = AuditEvent.objects.get(event="accounts:login:succeeded")
     assert (failed.client_ip, succeeded.client_ip) == ("198.51.100.7", "198.51.100.8")
+
+
+def test_behind_a_proxy_logins_and_the_lock_are_audited_with_the_forwarded_address(
+    settings: Any, doctor: User, staff: User
+) -> None:
+    from securemail.audit.models import AuditEvent
+
+    settings.SECUREMAIL_TRUSTED_PROXIES = 1
+
+    def through_the_proxy(email: str, password: str, address: str) -> Any:
+        # The client claims an address of its own; the proxy appends the real one.
+        return Client().post(
+            "/accounts/login/",
+            {"username": email, "password": password},
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR=f"127.0.0.1, {address}",
+        )
+
+    assert through_the_proxy(doctor.email, PASSWORD, "198.51.100.8").status_code == 302
+    for _ in range(5):
+        through_the_proxy(staff.email, WRONG, "203.0.113.66")
+
+    addresses = {
+        (entry.event, entry.client_ip)
+        for entry in AuditEvent.objects.filter(event__startswith="accounts:")
+    }
+    assert addresses == {
+        ("accounts:login:succeeded", "198.51.100.8"),
+        ("accounts:login:failed", "203.0.113.66"),
+        ("accounts:user:locked", "203.0.113.66"),
+    }
