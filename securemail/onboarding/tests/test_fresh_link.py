@@ -192,3 +192,15 @@ def test_the_limit_per_computer_holds_across_different_addresses(doctor: User) -
 
     assert refused.status_code == 429
     assert not OutboxEmail.objects.filter(to_email=EMAIL, kind="welcome_again").exists()
+
+
+def test_six_invitees_of_one_office_each_get_a_fresh_link(doctor: User) -> None:
+    emails = [f"new.{n}@example.test" for n in range(6)]
+    for email in emails:
+        invite(doctor, email, "patient")
+
+    answers = [_ask(email, ip="203.0.113.7").status_code for email in emails]
+
+    assert answers == [200] * 6
+    for email in emails:
+        assert OutboxEmail.objects.filter(to_email=email, kind="welcome_again").count() == 1
