@@ -206,7 +206,7 @@ def issue_password_link(*, user: User, purpose: PasswordLink.Purpose) -> str:
     with transaction.atomic():
         # Two links issued at once for one account: the account's row lock orders them, so
         # the older is replaced whatever the timing.
-        User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        _lock_account(user)
         PasswordLink.objects.filter(user=user, purpose=purpose, used_at__isnull=True).delete()
         PasswordLink.objects.create(
             user=user,
@@ -216,6 +216,11 @@ def issue_password_link(*, user: User, purpose: PasswordLink.Purpose) -> str:
             expires_at=now + timedelta(hours=limits().password_link_hours),
         )
     return set_password_url(user, token)
+
+
+def _lock_account(user: User) -> None:
+    """Lock the account's row until the transaction ends (for the account's links)."""
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
 
 
 def set_password_with_link(*, link: PasswordLink, password: str) -> User:
@@ -229,6 +234,9 @@ def set_password_with_link(*, link: PasswordLink, password: str) -> User:
     # Hashed before the transaction: the link's row is locked for as short as can be.
     encoded = make_password(password)
     with transaction.atomic():
+        # The account first, as issue_password_link locks it: a link issued meanwhile
+        # waits, rather than deadlocking with this.
+        _lock_account(user)
         now = timezone.now()
         # The one conditional UPDATE that spends it: the database lets one post through.
         spent = PasswordLink.objects.filter(
