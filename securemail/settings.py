@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "securemail.accounts.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check: the forms of no-referrer pages post with `Origin: null`.
+    "securemail.core.headers.NullOriginOfOwnPagesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "securemail.console.middleware.OperatorsStayInTheConsole",
@@ -112,7 +114,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         # WAL with synchronous=NORMAL: the database can't be corrupted by a crash; a power
@@ -148,8 +150,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# The set-password link in the second registration email is valid for 24 hours.
-PASSWORD_RESET_TIMEOUT = 24 * 3600
+# A set-password link (the second registration email, "Forgot your password?") works once
+# and for this many hours (accounts.models.PasswordLink).
+SECUREMAIL_PASSWORD_LINK_HOURS = 24
 
 # Sessions end after 30 minutes without a request. IdleSessionMiddleware restarts the 30
 # minutes at most once a minute (a database write per request otherwise): a session ends
@@ -159,6 +162,13 @@ SECUREMAIL_SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    # The `__Host-` prefix: a browser keeps these cookies only when they come over HTTPS with
+    # Secure, Path=/ and no Domain (Django's defaults for both), so neither another host of
+    # the domain nor a plain-http page can set or overwrite them. With DEBUG on (development
+    # and tests over plain http) the plain names, without Secure.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 CACHES = {
     "default": {
@@ -330,7 +340,19 @@ SECUREMAIL_RATE_LIMITS = {
     "code_send_invitation": "5/h",
     "code_send_number": "5/h",
     "code_check": "20/10m",
-    "fresh_link": "5/h",
+    # "Forgot your password?" and the "no longer valid" page's one-button set-password link:
+    # per client address (an office shares one), and per account asked for (no flooding).
+    "password_link": "30/h",
+    "password_link_account": "5/h",
+    # A fresh registration link (typed address or the one button), likewise.
+    "fresh_link": "30/h",
+    "fresh_link_account": "5/h",
+    # Opening or using an emailed link (registration link, set-password link and its form),
+    # per client address: nobody tries tokens by the thousand.
+    "join_link": "120/10m",
+    "set_password_link": "120/10m",
+    # The invoices page emailed on request (per person).
+    "invoice_email": "5/h",
     # Starting a purchase (each one calls the card processor).
     "purchase": "10/h",
     # Links a practice's user manager sends again or to a corrected address (per manager).

@@ -232,3 +232,25 @@ class User(AbstractBaseUser):
         if self.kind == self.Kind.DOCTOR and self.full_name:
             return f"Dr. {self.full_name}"
         return name
+
+
+class PasswordLink(models.Model):
+    """A link to set (or reset) a password: emailed, or printed by `create_operator`. Only
+    the token's SHA-256 is kept. It works once (accounts.services.set_password_with_link
+    spends it with one conditional UPDATE, so of any number of posts at once exactly one
+    wins) and until `expires_at`; a newer link of the same purpose replaces it (the row is
+    deleted), and setting the password ends every other link of the account."""
+
+    class Purpose(models.TextChoices):
+        SET = "set", "Set a first password"
+        RESET = "reset", "Reset a password"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_links")
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Password link {self.pk} ({self.get_purpose_display()})"

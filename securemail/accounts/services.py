@@ -4,21 +4,22 @@ Rate limits are spent here (core.ratelimit.spend); views pass the client's addre
 """
 
 from contextlib import suppress
+from datetime import timedelta
 from typing import Any
 
-from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.hashers import identify_hasher, make_password
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from securemail.accounts import devices
 from securemail.accounts.access import is_operator, user_of_expired_set_password_link
-from securemail.accounts.emails import queue_set_password_email
-from securemail.accounts.models import User, normalize_email
+from securemail.accounts.emails import queue_set_password_email, set_password_url
+from securemail.accounts.models import PasswordLink, User, normalize_email
 from securemail.accounts.validators import validate_new_password
 from securemail.audit import services as audit
 from securemail.audit.events import Event
-from securemail.core import ratelimit
+from securemail.core import ratelimit, tokens
 from securemail.core.hashers import verify_nobodys_password
 from securemail.core.limits import limits
 
@@ -37,6 +38,16 @@ class TooManyRequests(AccountError):
 
 class NotAnOperator(AccountError):
     """An operator's action asked for by someone who isn't one (the console answers 404)."""
+
+
+class PasswordLinkInvalid(AccountError):
+    """The set-password link no longer works: expired, replaced by a newer one, or never
+    ours (the "no longer valid" page)."""
+
+
+class PasswordLinkUsed(PasswordLinkInvalid):
+    """The set-password link has been used already (a second tab, a double click, or
+    someone else holding the link): the password it set stays."""
 
 
 def log_in(*, email: str, password: str, client_ip: str, device: str = "") -> User:
@@ -206,9 +217,10 @@ def record_successful_login(
 
 
 def request_password_link(*, email: str, client_ip: str) -> None:
-    """Someone asks for a set-password link for `email` (rate limited per client address
-    and per address). Says nothing about whether the account exists; TooManyRequests."""
-    spend_fresh_link(client_ip=client_ip, email=email)
+    """Someone asks for a set-password link for `email` ("Forgot your password?"): rate
+    limited per client address and per address asked for (TooManyRequests). Says nothing
+    about whether the account exists."""
+    spend_password_link(client_ip=client_ip, email=email)
     send_password_link(email=email)
 
 
@@ -216,19 +228,33 @@ def request_password_link_again(*, uidb64: str, token: str, client_ip: str) -> N
     """The one-button fresh link for a genuine but expired set-password link: sent to the
     address the old link went to, never shown. Rate limited like request_password_link."""
     user = user_of_expired_set_password_link(uidb64=uidb64, token=token)
-    spend_fresh_link(client_ip=client_ip, email=user.email if user else None)
+    spend_password_link(client_ip=client_ip, email=user.email if user else None)
     if user is not None:
         send_password_link(email=user.email)
 
 
-def spend_fresh_link(*, client_ip: str, email: str | None) -> None:
-    """The limit on fresh links of any kind (set-password and registration links), per
-    client address and per address; TooManyRequests when over it."""
-    keys = [f"ip:{client_ip}"] + ([f"email:{normalize_email(email)}"] if email else [])
+def spend_password_link(*, client_ip: str, email: str | None) -> None:
+    """The limits on set-password links asked for: per client address (generous: an
+    office shares one) and per address asked for (strict: nobody floods an inbox);
+    TooManyRequests when over either."""
     try:
-        ratelimit.spend("fresh_link", *keys)
+        ratelimit.spend("password_link", f"ip:{client_ip}")
+        if email:
+            ratelimit.spend("password_link_account", f"email:{normalize_email(email)}")
     except ratelimit.RateLimited:
         raise TooManyRequests("Too many requests. Wait an hour and try again.") from None
+
+
+def spend_set_password_link_opening(*, client_ip: str) -> None:
+    """Opening a set-password link or posting its form, per client address: TooManyRequests
+    for someone trying tokens by the thousand."""
+    try:
+        ratelimit.spend("set_password_link", f"ip:{client_ip}")
+    except ratelimit.RateLimited:
+        raise TooManyRequests(
+            "Too many links were opened from your network in a short time. Wait a few "
+            "minutes, then open your link again."
+        ) from None
 
 
 def send_password_link(*, email: str) -> None:
@@ -243,7 +269,7 @@ def send_password_link(*, email: str) -> None:
     if user is None:
         return
     with transaction.atomic():
-        queue_set_password_email(user=user, first_time=user.status == User.Status.REGISTERED)
+        send_set_password_email(user=user, first_time=user.status == User.Status.REGISTERED)
         audit.record(
             Event.PASSWORD_LINK_REQUESTED,
             actor_id=None,
@@ -252,18 +278,105 @@ def send_password_link(*, email: str) -> None:
         )
 
 
-def set_password(*, user: User, password: str) -> None:
-    """Set the password from an emailed link (or `create_operator`'s prompt): activates a
-    new account, unlocks a locked one. ValidationError for a password the validators refuse
-    (the form has shown it already)."""
-    validate_new_password(password, user)
+def send_set_password_email(*, user: User, first_time: bool) -> None:
+    """Issue a set-password link (`first_time`: to set a first password, else to reset
+    one) and queue the email that carries it; the older link of that kind stops working.
+    Uncharged and unaudited: for services that checked, limited and audit it themselves
+    (the end of registration, re-sent invitations, send_password_link), in their
+    transaction."""
+    purpose = PasswordLink.Purpose.SET if first_time else PasswordLink.Purpose.RESET
+    link = issue_password_link(user=user, purpose=purpose)
+    queue_set_password_email(user=user, link=link, first_time=first_time)
+
+
+def issue_password_link(*, user: User, purpose: PasswordLink.Purpose) -> str:
+    """A new single-use set-password link for `user`, good for the link's hours; returns
+    its URL, the only place the token is (the row keeps its hash). The account's older
+    link for the same purpose stops working. For send_set_password_email and
+    `create_operator` (which prints it)."""
+    token, token_hash = tokens.new_link_token()
+    now = timezone.now()
     with transaction.atomic():
-        user.set_password(password)
-        user.status = User.Status.ACTIVE
-        user.failed_logins = 0
-        user.locked_at = None
-        user.save(update_fields=["password", "status", "failed_logins", "locked_at"])
-        audit.record(Event.PASSWORD_SET, actor_id=user.pk, practice_id=user.practice_id)
+        # Two links issued at once for one account: the account's row lock orders them, so
+        # the older is replaced whatever the timing.
+        _lock_account(user)
+        PasswordLink.objects.filter(user=user, purpose=purpose, used_at__isnull=True).delete()
+        PasswordLink.objects.create(
+            user=user,
+            purpose=purpose,
+            token_hash=token_hash,
+            created_at=now,
+            expires_at=now + timedelta(hours=limits().password_link_hours),
+        )
+    return set_password_url(user, token)
+
+
+def _lock_account(user: User) -> None:
+    """Lock the account's row until the transaction ends (for the account's links)."""
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+
+
+def set_password_with_link(*, link: PasswordLink, password: str) -> User:
+    """Set the password from a set-password link's form, spending the link: activates a
+    new account, unlocks a locked one. Exactly one of any number of posts at once wins;
+    the others get PasswordLinkUsed (PasswordLinkInvalid when the link expired or was
+    replaced meanwhile), and their password is not set. ValidationError for a password
+    the validators refuse (the form has shown it already); the link stays unspent."""
+    user = link.user
+    validate_new_password(password, user)
+    # Hashed before the transaction: the link's row is locked for as short as can be.
+    encoded = make_password(password)
+    with transaction.atomic():
+        # The account first, as issue_password_link locks it: a link issued meanwhile
+        # waits, rather than deadlocking with this.
+        _lock_account(user)
+        now = timezone.now()
+        # The one conditional UPDATE that spends it: the database lets one post through.
+        spent = PasswordLink.objects.filter(
+            pk=link.pk, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if spent != 1:
+            if PasswordLink.objects.filter(pk=link.pk, used_at__isnull=False).exists():
+                raise PasswordLinkUsed("This link has already been used.")
+            raise PasswordLinkInvalid("This link is no longer valid.")
+        _store_password(user, encoded)
+    return user
+
+
+def set_password(*, user: User, password: str) -> None:
+    """Set a password without a link (`create_operator`'s prompt, run on the server):
+    activates the account; its set-password links stop working. ValidationError for a
+    password the validators refuse."""
+    validate_new_password(password, user)
+    encoded = make_password(password)
+    with transaction.atomic():
+        _store_password(user, encoded)
+
+
+def _store_password(user: User, encoded: str) -> None:
+    """Store an already hashed password (the caller holds the transaction): the account
+    is active and unlocked, every other link it has stops working, and it is audited."""
+    user.password = encoded
+    user.status = User.Status.ACTIVE
+    user.failed_logins = 0
+    user.locked_at = None
+    user.save(update_fields=["password", "status", "failed_logins", "locked_at"])
+    PasswordLink.objects.filter(user=user, used_at__isnull=True).delete()
+    audit.record(Event.PASSWORD_SET, actor_id=user.pk, practice_id=user.practice_id)
+
+
+# How long a set-password link's row outlives its expiry.
+PASSWORD_LINKS_KEPT = timedelta(days=7)
+
+
+def sweep_password_links() -> int:
+    """Delete the set-password links (used or not) that expired more than a week ago: for
+    that week the "no longer valid" page of an expired link still offers a fresh one to
+    its address, and a used one still says it was used. Run by the worker's periodic
+    jobs; returns how many went."""
+    cutoff = timezone.now() - PASSWORD_LINKS_KEPT
+    deleted, _ = PasswordLink.objects.filter(expires_at__lt=cutoff).delete()
+    return deleted
 
 
 # What a person may change about themselves on the profile page.

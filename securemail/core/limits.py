@@ -44,7 +44,7 @@ def limits() -> Limits:
         code_minutes=settings.SECUREMAIL_CODE_MINUTES,
         code_max_tries=settings.SECUREMAIL_CODE_MAX_TRIES,
         invitation_days=settings.SECUREMAIL_INVITATION_DAYS,
-        password_link_hours=settings.PASSWORD_RESET_TIMEOUT // 3600,
+        password_link_hours=settings.SECUREMAIL_PASSWORD_LINK_HOURS,
         max_failed_logins=settings.SECUREMAIL_MAX_FAILED_LOGINS,
         known_browser_days=settings.SECUREMAIL_KNOWN_BROWSER_DAYS,
         operator_password_length=settings.SECUREMAIL_OPERATOR_PASSWORD_LENGTH,

@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import Practice, User, normalize_email
+from securemail.accounts.services import send_set_password_email
 from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.core import ratelimit
@@ -66,7 +66,7 @@ def resend_invitation(*, manager: User, user_id: int) -> Person:
         if invitation is not None:
             queue_welcome_email(invitation, token, again=True)
         else:
-            queue_set_password_email(user=person.user, first_time=True)
+            send_set_password_email(user=person.user, first_time=True)
     return person
 
 
