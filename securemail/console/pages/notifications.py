@@ -87,7 +87,7 @@ class DeliveryPage(ConsolePage):
 
 @admin.register(OutboxEmail, site=console_site)
 class OutboxEmailPage(DeliveryPage):
-    list_display = (*DELIVERY_COLUMNS, "to_email", "recipient_user_id")
+    list_display = (*DELIVERY_COLUMNS, "to_email", "recipient")
     list_filter = (GivenUpFilter, "status", "kind", "waiting_for_relay")
     search_fields = ("to_email",)
     fields = (*DELIVERY_FIELDS, "to_email", "waiting_for_relay")
@@ -95,7 +95,7 @@ class OutboxEmailPage(DeliveryPage):
 
 @admin.register(OutboxText, site=console_site)
 class OutboxTextPage(DeliveryPage):
-    list_display = (*DELIVERY_COLUMNS, "channel", "recipient_user_id")
+    list_display = (*DELIVERY_COLUMNS, "channel", "recipient")
     list_filter = (GivenUpFilter, "status", "kind", "channel")
     fields = (*DELIVERY_FIELDS, "channel", "number")
 
