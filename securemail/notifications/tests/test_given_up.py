@@ -4,7 +4,6 @@ the outbox id and the kind, never the address), and the audit log records it; a 
 is recorded too. The address never reaches the log or the audit entry."""
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 import pytest
