@@ -335,7 +335,7 @@ SECUREMAIL_RATE_LIMITS = {
     "fresh_link": "5/h",
     # Starting a purchase (each one calls the card processor).
     "purchase": "10/h",
-    # Links a practice's user manager sends again or to a corrected address (per manager).
+    # Links sent again or to a corrected address, by the user manager or the inviter (per sender).
     "manager_link": "30/h",
 }
 

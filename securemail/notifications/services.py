@@ -350,7 +350,7 @@ def _bounced(email: OutboxEmail, code: int) -> None:
         _give_up(email, OutboxEntry.Status.BOUNCED, error=f"bounced ({code})")
         BouncedAddress.objects.update_or_create(
             email=email.to_email.lower(),
-            defaults={"bounced_at": email.given_up_at, "smtp_code": code},
+            defaults={"bounced_at": email.given_up_at or timezone.now(), "smtp_code": code},
         )
 
 
