@@ -293,7 +293,7 @@ MATRIX = """
 /practice/people/<int:user_id>/manager/                             GET  302 403 403 403 403 200 404 302
 /practice/people/<int:user_id>/manager/                             POST 302 403 403 403 403 302 404 302
 /practice/people/<int:user_id>/plan/buy/                            GET  302 405 405 405 405 405 405 302
-/practice/people/<int:user_id>/plan/buy/                            POST 302 403 403 403 403 400 400 302
+/practice/people/<int:user_id>/plan/buy/                            POST 302 403 403 403 403 400 404 302
 /practice/people/<int:user_id>/plan/cancel/                         GET  302 405 405 405 405 405 405 302
 /practice/people/<int:user_id>/plan/cancel/                         POST 302 403 403 403 403 400 404 302
 /practice/invitations/<int:user_id>/                                GET  302 404 404 404 404 200 404 302
