@@ -216,6 +216,16 @@ MAILERS = mailers_from_url(EMAIL_URL)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SecureMail <no-reply@securemail.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SECUREMAIL_CATCHER_DIR = VAR_DIR / "mailcatcher"
+# The outbox worker (securemail.notifications): how long a worker's claim on the row it is
+# sending lasts (another worker retakes it after that, e.g. when the first was killed; it
+# must outlast one delivery, see README "Notifications"), and how often a relay that could
+# not be reached is tried again while emails wait for it.
+SECUREMAIL_OUTBOX_LEASE_SECONDS = env_int("SECUREMAIL_OUTBOX_LEASE_SECONDS", 45)
+SECUREMAIL_RELAY_PROBE_SECONDS = env_int("SECUREMAIL_RELAY_PROBE_SECONDS", 30)
+if SECUREMAIL_OUTBOX_LEASE_SECONDS < 1 or SECUREMAIL_RELAY_PROBE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "SECUREMAIL_OUTBOX_LEASE_SECONDS and SECUREMAIL_RELAY_PROBE_SECONDS must be at least 1."
+    )
 # The catcher's web page exists only with DEBUG on.
 SECUREMAIL_CATCHER_ENABLED = DEBUG and env_bool("SECUREMAIL_CATCHER", True)
 
@@ -355,7 +365,7 @@ SECUREMAIL_RATE_LIMITS = {
     "invoice_email": "5/h",
     # Starting a purchase (each one calls the card processor).
     "purchase": "10/h",
-    # Links a practice's user manager sends again or to a corrected address (per manager).
+    # Links sent again or to a corrected address, by the user manager or the inviter (per sender).
     "manager_link": "30/h",
 }
 
