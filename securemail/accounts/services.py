@@ -10,7 +10,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from securemail.accounts.access import is_operator, user_of_expired_set_password_link
+from securemail.accounts.access import (
+    is_operator,
+    second_step_needed,
+    user_of_expired_set_password_link,
+)
 from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import User, normalize_email
 from securemail.accounts.validators import validate_new_password
@@ -39,7 +43,9 @@ class NotAnOperator(AccountError):
 def log_in(*, email: str, password: str, client_ip: str) -> User:
     """Check a login (rate limited per client address and per account address). Returns
     the user, or raises LoginRefused (the same message whatever was wrong) or
-    TooManyRequests. Counts wrong passwords towards the lock; audits both outcomes."""
+    TooManyRequests. Counts wrong passwords towards the lock; audits both outcomes. For an
+    account with two-step login on (access.second_step_needed), the returned user is not
+    logged in yet: the caller asks the second step (accounts.security.session)."""
     try:
         ratelimit.spend("login", f"ip:{client_ip}", f"email:{normalize_email(email)}")
     except ratelimit.RateLimited:
@@ -73,6 +79,16 @@ def authenticate_password(
     if not user.check_password(password):
         record_failed_login(user=user, client_ip=client_ip)
         return None
+    if second_step_needed(user):
+        # The password alone doesn't open this account: the login finishes with the second
+        # step (accounts.security.signin), and only then are earlier wrong tries forgiven.
+        audit.record(
+            Event.LOGIN_PASSWORD_ACCEPTED,
+            actor_id=user.pk,
+            practice_id=user.practice_id,
+            client_ip=client_ip,
+        )
+        return user
     record_successful_login(user=user, client_ip=client_ip)
     return user
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from securemail.accounts import access, services
 from securemail.accounts.forms import ChoosePasswordForm, LoginForm, PasswordLinkForm, ProfileForm
 from securemail.accounts.models import User
+from securemail.accounts.security import session
 from securemail.core.http import client_ip
 
 
@@ -42,6 +43,9 @@ def login(request: HttpRequest) -> HttpResponse:
         except services.LoginRefused as error:
             form.add_error(None, str(error))
         else:
+            if access.second_step_needed(user):
+                session.begin_second_step(request, user=user, next_url=next_url)
+                return redirect("accounts:second_step")
             auth_login(request, user, backend="securemail.accounts.backends.EmailBackend")
             return redirect(next_url)
     context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}

@@ -25,6 +25,11 @@ class Limits:
     password_link_hours: int
     # Wrong passwords in a row that lock an account.
     max_failed_logins: int
+    # Two-step login: minutes to finish the second step after the password; minutes a
+    # login or re-authentication counts as recent for sensitive actions; recovery codes.
+    second_step_minutes: int
+    fresh_login_minutes: int
+    recovery_codes: int
     # An operator's password has at least this many characters (everyone's: 8).
     operator_password_length: int
     # Sessions end after this many idle minutes.
@@ -44,6 +49,9 @@ def limits() -> Limits:
         invitation_days=settings.SECUREMAIL_INVITATION_DAYS,
         password_link_hours=settings.PASSWORD_RESET_TIMEOUT // 3600,
         max_failed_logins=settings.SECUREMAIL_MAX_FAILED_LOGINS,
+        second_step_minutes=settings.SECUREMAIL_SECOND_STEP_MINUTES,
+        fresh_login_minutes=settings.SECUREMAIL_FRESH_LOGIN_MINUTES,
+        recovery_codes=settings.SECUREMAIL_RECOVERY_CODES,
         operator_password_length=settings.SECUREMAIL_OPERATOR_PASSWORD_LENGTH,
         idle_minutes=settings.SESSION_COOKIE_AGE // 60,
         max_attachment_mb=settings.SECUREMAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024),
