@@ -40,9 +40,9 @@ class TwoStepRequiredMiddleware:
             and user.is_authenticated
             and not request.session.get(TWO_STEP_SEEN_KEY)
             and not open_while_setting_up(request.path_info)
-            and access.two_step_required(user)  # type: ignore[arg-type]
+            and access.two_step_required(user)
         ):
-            if access.second_step_needed(user):  # type: ignore[arg-type]
+            if access.second_step_needed(user):
                 # Checked once per session: two-step login can't be turned off while required.
                 request.session[TWO_STEP_SEEN_KEY] = True
             else:

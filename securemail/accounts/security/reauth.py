@@ -5,8 +5,8 @@ log (and, later, create API tokens).
 A session that logged in (password and second step) or re-authenticated within
 limits().fresh_login_minutes goes through; any other is sent to the prompt
 (accounts:reauthenticate), which asks the password, or the second step when two-step login
-is on, and then goes back: to the same page for a GET, to `return_to` (or the same URL) for
-a POST, which the person then sends again.
+is on, and then goes back: to the same page for a GET, or to `return_to` (else the same
+URL) where the person does it again (a POST is not replayed).
 """
 
 from collections.abc import Callable
@@ -43,18 +43,24 @@ def prompt_url(next_path: str, *, again: bool = False) -> str:
 
 def recent_login_required(return_to: str | None = None) -> Callable[[View], View]:
     """Decorate a view (inside login_required) that needs a recent proof of identity.
-    `return_to`: the URL name to come back to after the prompt when the action was a POST
-    (default: the action's own URL, for a page that shows its form on GET)."""
+    `return_to`: the URL name of the page to come back to after the prompt, where the
+    person does it again (default: the action's own URL: a GET comes back to itself, a POST
+    to the page its URL shows on GET)."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated or recently_proved(request):
-                return view(request, *args, **kwargs)  # type: ignore[no-any-return]
-            if request.method in {"GET", "HEAD"}:
-                return HttpResponseRedirect(prompt_url(request.get_full_path()))
-            back = reverse(return_to) if return_to else request.path
-            return HttpResponseRedirect(prompt_url(back, again=True))
+                return view(request, *args, **kwargs)
+            if return_to:
+                back = reverse(return_to)
+            elif request.method in {"GET", "HEAD"}:
+                back = request.get_full_path()
+            else:
+                back = request.path
+            return HttpResponseRedirect(
+                prompt_url(back, again=request.method not in {"GET", "HEAD"} or bool(return_to))
+            )
 
         return guarded
 

@@ -55,7 +55,10 @@ def pending_second_step(request: HttpRequest) -> Pending | None:
     age = time.time() - float(data.get("at", 0))
     if not 0 <= age < limits().second_step_minutes * 60:
         return None
-    user = User.objects.select_related("practice").filter(pk=data.get("user")).first()
+    user_id = data.get("user")
+    if not isinstance(user_id, int):
+        return None
+    user = User.objects.select_related("practice").filter(pk=user_id).first()
     if user is None or user.get_session_auth_hash() != data.get("hash"):
         return None
     return Pending(user=user, next_url=str(data.get("next") or "/"))
