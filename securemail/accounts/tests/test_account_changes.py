@@ -27,6 +27,7 @@ def test_a_new_address_is_confirmed_from_the_link_sent_to_it(login: Any, doctor:
     asked = client.post("/accounts/security/email/", {"email": " Jane.New@BrightSmiles.test "})
 
     assert asked.status_code == 302
+    assert AuditEvent.objects.filter(event="accounts:email:change_request", actor=doctor).exists()
     doctor.refresh_from_db()
     assert doctor.email == "jane.roe@brightsmiles.test"
     link = MAILBOX.link(NEW_EMAIL, "/accounts/security/email/")

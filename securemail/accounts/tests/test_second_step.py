@@ -250,6 +250,7 @@ def test_a_recovery_code_works_once(client: Client, doctor: User) -> None:
 
     assert response["Location"] == "/"
     assert RecoveryCode.objects.filter(user=doctor, used_at__isnull=False).count() == 1
+    assert AuditEvent.objects.get(event="accounts:recovery_codes:use").data == {"left": 9}
     notice = MAILBOX.last_to(doctor.email)
     assert "recovery code was used" in notice.subject + notice.text
     assert "9 recovery codes left" in notice.text
@@ -284,6 +285,9 @@ def test_a_code_by_text_message_finishes_the_login(client: Client, doctor: User)
 
     sent = client.post("/accounts/login/second-step/text/")
     assert sent.status_code == 302
+    assert AuditEvent.objects.filter(
+        event="accounts:code:send", actor=doctor, data={"purpose": "sign_in"}
+    ).exists()
     code = MAILBOX.code(doctor.phone.lstrip("+") + "@sms.invalid")
     response = post_code(client, "text", code)
 

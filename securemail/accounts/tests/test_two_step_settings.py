@@ -118,6 +118,10 @@ def test_choosing_another_method_is_emailed_and_audited(login: Any, doctor: User
     client = login(doctor)
     add_passkey(client, SoftAuthenticator())
 
+    assert AuditEvent.objects.filter(
+        event="accounts:two_step:method_add", data={"method": "passkey"}
+    ).exists()
+
     response = client.post("/accounts/security/method/", {"method": "passkey"})
 
     assert response.status_code == 302
