@@ -16,7 +16,6 @@ from securemail.accounts.validators import validate_new_password
 from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.core import ratelimit, tokens
-from securemail.core.limits import limits
 from securemail.core.phones import code_phone_refusal, masked_phone
 
 EMAIL_LINK_HOURS = 24
@@ -186,7 +185,3 @@ def confirm_new_phone(*, user: User, phone: str, code: str) -> None:
             headline="Your cell phone was changed",
             detail=f"Codes by text message now go to {masked_phone(phone)}.",
         )
-
-
-def code_minutes() -> int:
-    return limits().code_minutes

@@ -20,6 +20,7 @@ from securemail.accounts.models import (
     AccountCode,
     AuthenticatorApp,
     Passkey,
+    RecoveryCode,
     TwoStep,
     TwoStepMethod,
     User,
@@ -356,7 +357,7 @@ def regenerate_recovery_codes(*, user: User) -> list[str]:
 def _switch_off(user: User, two_step: TwoStep) -> None:
     AuthenticatorApp.objects.filter(user_id=user.pk).delete()
     Passkey.objects.filter(user_id=user.pk).delete()
-    codes.RecoveryCode.objects.filter(user_id=user.pk).delete()
+    RecoveryCode.objects.filter(user_id=user.pk).delete()
     two_step.method = ""
     two_step.text_enabled = False
     two_step.enabled_at = None

@@ -34,7 +34,7 @@ from securemail.accounts.services import (
 from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.core import ratelimit
-from securemail.core.limits import limits
+from securemail.core.phones import masked_phone
 
 RECOVERY = "recovery"
 
@@ -170,8 +170,6 @@ def check_second_step(*, user: User, method: str, code: str, client_ip: str) -> 
 def send_sign_in_code(*, user: User) -> str:
     """Text a code for the second step to the person's verified cell phone (if they turned
     text-message codes on). Returns the masked number it went to."""
-    from securemail.core.phones import masked_phone
-
     if TwoStepMethod.TEXT not in access.second_step_methods(user):
         raise SecondStepRefused("Text-message codes are not set up for this account.")
     with transaction.atomic():
@@ -445,7 +443,3 @@ def reauthenticate_with_passkey(
     _spend("reauthenticate", f"user:{user.pk}")
     _checked_passkey(response=response, challenge=challenge, for_user=user, client_ip=client_ip)
     _reauthenticated(user, TwoStepMethod.PASSKEY, client_ip)
-
-
-def second_step_minutes() -> int:
-    return limits().second_step_minutes
