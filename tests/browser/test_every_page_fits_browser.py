@@ -868,6 +868,8 @@ def test_the_top_bar_and_mailbox_rows_are_easy_to_tap_on_a_phone(
         expect(banner.get_by_role("link", name=folded, exact=True)).to_be_visible()
     expect(banner.get_by_role("button", name="Log out")).to_be_visible()
     assert too_small(page, TOP_BAR_TARGETS) == []
+    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+    assert page.evaluate(AXE_RUN)["violations"] == []
     page.keyboard.press("Tab")
     expect(banner.get_by_role("link", name="Archive", exact=True)).to_be_focused()
     banner.get_by_role("link", name="Sent", exact=True).tap()
