@@ -312,12 +312,20 @@ SECUREMAIL_MAX_RECIPIENTS = 20
 SECUREMAIL_CODE_MINUTES = 10
 SECUREMAIL_CODE_MAX_TRIES = 5
 SECUREMAIL_MAX_FAILED_LOGINS = 5
+# A browser that logged in to an account is known to it for this long (accounts.devices):
+# the lock those wrong passwords set doesn't apply to it.
+SECUREMAIL_KNOWN_BROWSER_DAYS = 365
 # Operators see every account in the console: their passwords are longer (NIST SP 800-63B's
 # 15 for a single factor, rounded up).
 SECUREMAIL_OPERATOR_PASSWORD_LENGTH = 16
 # All rate limits in one table: "count/period" with period in s, m, h or d.
 SECUREMAIL_RATE_LIMITS = {
-    "login": "10/5m",
+    # Failed logins only: a right password is never charged. Per client address and per
+    # account from browsers that never logged in to that account, and per browser from one
+    # that did (its own small allowance; the account's lock doesn't apply to it).
+    "login_failed_address": "30/15m",
+    "login_failed_account": "10/15m",
+    "login_failed_browser": "5/h",
     "lookup": "60/m",
     "code_send_invitation": "5/h",
     "code_send_number": "5/h",
@@ -356,6 +364,18 @@ if not DEBUG:
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# How many reverse proxies stand in front of the product (the TLS proxy, a load balancer):
+# the client's address is then the one that many entries from the right of X-Forwarded-For
+# (core.http.client_ip). 0: REMOTE_ADDR is the client's address.
+try:
+    SECUREMAIL_TRUSTED_PROXIES = env_int("SECUREMAIL_TRUSTED_PROXIES", 0)
+except ValueError:
+    SECUREMAIL_TRUSTED_PROXIES = -1
+if SECUREMAIL_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(
+        "SECUREMAIL_TRUSTED_PROXIES must be the number of reverse proxies in front of "
+        "SecureMail (0 or more)."
+    )
 
 # Logs go to stdout; no handler ever mails a traceback (it could carry request data).
 LOGGING = {

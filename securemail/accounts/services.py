@@ -3,13 +3,15 @@
 Rate limits are spent here (core.ratelimit.spend); views pass the client's address in.
 """
 
+from contextlib import suppress
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import identify_hasher
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from securemail.accounts import devices
 from securemail.accounts.access import is_operator, user_of_expired_set_password_link
 from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import User, normalize_email
@@ -17,6 +19,7 @@ from securemail.accounts.validators import validate_new_password
 from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.core import ratelimit
+from securemail.core.hashers import verify_nobodys_password
 from securemail.core.limits import limits
 
 
@@ -36,63 +39,145 @@ class NotAnOperator(AccountError):
     """An operator's action asked for by someone who isn't one (the console answers 404)."""
 
 
-def log_in(*, email: str, password: str, client_ip: str) -> User:
-    """Check a login (rate limited per client address and per account address). Returns
-    the user, or raises LoginRefused (the same message whatever was wrong) or
-    TooManyRequests. Counts wrong passwords towards the lock; audits both outcomes."""
+def log_in(*, email: str, password: str, client_ip: str, device: str = "") -> User:
+    """Check a login from the login page. Returns the user, or raises LoginRefused (the
+    same message whatever was wrong) or TooManyRequests. Audits both outcomes.
+
+    Only failed logins are charged, so an office behind one address never waits because
+    its people logged in. From a browser that never logged in to the account: per client
+    address and per account address, and wrong passwords count towards the account's lock.
+    `device` is the browser's device cookie (accounts.devices): from a browser that logged
+    in to this account before, wrong passwords count against that browser alone (its own
+    allowance), and the right password opens the account even while it is locked.
+
+    Every failed login costs the same: exactly one password hash verification of the
+    configured hasher, whether the address is unknown, invited, not registered to the end,
+    locked, inactive, or the password is wrong."""
+    email = normalize_email(email)
+    user = User.objects.filter(email=email).first() if email else None
+    known = devices.known_browser(device, user) if device and user is not None else None
+    if known is not None:
+        charged = [("login_failed_browser", f"browser:{known.user_id}:{known.browser_id}")]
+    else:
+        charged = [
+            ("login_failed_address", f"ip:{ratelimit.address_key(client_ip)}"),
+            ("login_failed_account", f"email:{email}"),
+        ]
     try:
-        ratelimit.spend("login", f"ip:{client_ip}", f"email:{normalize_email(email)}")
-    except ratelimit.RateLimited:
-        raise TooManyRequests(
-            "Too many login attempts. Wait a few minutes and try again."
-        ) from None
-    user = authenticate_password(email=email, password=password, client_ip=client_ip)
-    if user is None:
+        for scope, key in charged:
+            ratelimit.check(scope, key)
+    except ratelimit.RateLimited as limited:
+        raise TooManyRequests(_too_many(limited)) from None
+    opened = _check_password(
+        user=user, password=password, client_ip=client_ip, known_browser=known is not None
+    )
+    if opened is None:
+        for scope, key in charged:
+            # This failure may be the one that reaches the limit: the next one waits.
+            with suppress(ratelimit.RateLimited):
+                ratelimit.spend(scope, key)
         raise LoginRefused(
             "That email address and password don't match an active account. After "
             f"{limits().max_failed_logins} wrong passwords an account is locked: use "
             "“Forgot your password?” to unlock it."
         )
-    return user
+    return opened
+
+
+def _too_many(limited: ratelimit.RateLimited) -> str:
+    minutes = max(1, -(-limited.retry_after // 60))
+    wait = f"Wait {minutes} minute{'s' if minutes != 1 else ''} and try again"
+    if limited.scope == "login_failed_browser":
+        return (
+            f"Too many wrong passwords from this browser. {wait}, or use "
+            "“Forgot your password?” to set a new one."
+        )
+    return f"Too many login attempts. {wait}."
+
+
+def remember_browser(*, user: User, device: str = "") -> str:
+    """After `user` logged in: the browser's new device cookie (accounts.devices), which
+    makes it a browser known to this account (the caller sets it on the response)."""
+    return devices.remember(device, user)
 
 
 def authenticate_password(
     *, email: str, password: str, client_ip: str | None = None
 ) -> User | None:
     """The account these credentials open, or None (unknown, wrong, not active, locked).
-    Uncharged: log_in spends the limit; the authentication backend calls this."""
+    Uncharged: log_in spends the limits; the authentication backend calls this."""
     if not email or not password:
         return None
     user = User.objects.filter(email=normalize_email(email)).first()
-    if user is None:
-        # Spend the same time as a real check, so timing does not reveal accounts.
-        make_password(password)
-        return None
-    if not may_log_in(user):
-        return None
-    if not user.check_password(password):
-        record_failed_login(user=user, client_ip=client_ip)
-        return None
-    record_successful_login(user=user, client_ip=client_ip)
-    return user
+    return _check_password(user=user, password=password, client_ip=client_ip)
 
 
-def may_log_in(user: User) -> bool:
-    """Active, registered to the end (password set) and not locked."""
-    return user.is_active and user.status == User.Status.ACTIVE and user.locked_at is None
+def _check_password(
+    *, user: User | None, password: str, client_ip: str | None, known_browser: bool = False
+) -> User | None:
+    """`user` if `password` opens it (from a known browser even while it is locked), else
+    None; records and audits the outcome. Exactly one password verification whatever the
+    account, so that timing tells nothing about it."""
+    if user is not None and _has_a_password(user):
+        right = user.check_password(password)
+    else:
+        verify_nobodys_password(password)
+        right = False
+    if user is not None and right and may_log_in(user, past_the_lock=known_browser):
+        record_successful_login(user=user, client_ip=client_ip, known_browser=known_browser)
+        return user
+    record_failed_login(user=user, client_ip=client_ip, known_browser=known_browser)
+    return None
 
 
-def record_failed_login(*, user: User, client_ip: str | None = None) -> None:
-    """Count a wrong password; the fifth in a row locks the account until a reset."""
+def _has_a_password(user: User) -> bool:
+    # A password hash of a hasher we still have (invited and half-registered accounts
+    # have an unusable one).
+    if not user.has_usable_password():
+        return False
+    try:
+        identify_hasher(user.password)
+    except ValueError:
+        return False
+    return True
+
+
+def has_open_account(user: User) -> bool:
+    """Active and registered to the end (password set): may keep a session (a lock ends
+    the sessions opened before it through User.get_session_auth_hash, not this)."""
+    return user.is_active and user.status == User.Status.ACTIVE
+
+
+def may_log_in(user: User, *, past_the_lock: bool = False) -> bool:
+    """An open account (has_open_account) that is not locked; `past_the_lock` (a browser
+    known to the account) also while it is locked."""
+    return has_open_account(user) and (past_the_lock or user.locked_at is None)
+
+
+def record_failed_login(
+    *, user: User | None, client_ip: str | None = None, known_browser: bool = False
+) -> None:
+    """Audit a failed login (`user`: the account of the address given, if there is one).
+    From an unknown browser, a wrong password for an open account counts towards its lock:
+    the fifth in a row locks it until a reset or an unlock."""
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
-        user.refresh_from_db(fields=["failed_logins", "locked_at"])
+        if user is None:
+            audit.record(Event.LOGIN_FAILED, actor_id=None, client_ip=client_ip)
+            return
+        data: dict[str, Any] = {"browser": "known"} if known_browser else {}
+        if user.locked_at is not None:
+            data["locked"] = True
         audit.record(
             Event.LOGIN_FAILED,
             actor_id=user.pk,
             practice_id=user.practice_id,
             client_ip=client_ip,
+            data=data,
         )
+        if known_browser or not may_log_in(user):
+            return
+        User.objects.filter(pk=user.pk).update(failed_logins=F("failed_logins") + 1)
+        user.refresh_from_db(fields=["failed_logins", "locked_at"])
         if user.failed_logins >= limits().max_failed_logins and user.locked_at is None:
             user.locked_at = timezone.now()
             user.save(update_fields=["locked_at"])
@@ -104,11 +189,19 @@ def record_failed_login(*, user: User, client_ip: str | None = None) -> None:
             )
 
 
-def record_successful_login(*, user: User, client_ip: str | None = None) -> None:
-    if user.failed_logins:
+def record_successful_login(
+    *, user: User, client_ip: str | None = None, known_browser: bool = False
+) -> None:
+    """Audit a login; the count of wrong passwords starts again (a lock stays: a known
+    browser logging in past it doesn't lift it for the others)."""
+    if user.failed_logins and user.locked_at is None:
         User.objects.filter(pk=user.pk).update(failed_logins=0)
     audit.record(
-        Event.LOGIN_SUCCEEDED, actor_id=user.pk, practice_id=user.practice_id, client_ip=client_ip
+        Event.LOGIN_SUCCEEDED,
+        actor_id=user.pk,
+        practice_id=user.practice_id,
+        client_ip=client_ip,
+        data={"browser": "known"} if known_browser else {},
     )
 
 

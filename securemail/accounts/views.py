@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from securemail.accounts import access, services
+from securemail.accounts import access, devices, services
 from securemail.accounts.forms import ChoosePasswordForm, LoginForm, PasswordLinkForm, ProfileForm
 from securemail.accounts.models import User
 from securemail.core.http import client_ip
@@ -30,11 +30,13 @@ def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
+        device = request.COOKIES.get(devices.COOKIE_NAME, "")
         try:
             user = services.log_in(
                 email=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
                 client_ip=client_ip(request),
+                device=device,
             )
         except services.TooManyRequests as error:
             form.add_error(None, str(error))
@@ -43,9 +45,25 @@ def login(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             auth_login(request, user, backend="securemail.accounts.backends.EmailBackend")
-            return redirect(next_url)
+            response = redirect(next_url)
+            _set_device_cookie(response, services.remember_browser(user=user, device=device))
+            return response
     context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
     return render(request, "accounts/login.html", context, status=status)
+
+
+def _set_device_cookie(response: HttpResponse, value: str) -> None:
+    """The browser's device cookie (accounts.devices): sent back to the login page only,
+    never readable by scripts, Secure with DEBUG off, kept for the known-browser days."""
+    response.set_cookie(
+        devices.COOKIE_NAME,
+        value,
+        max_age=devices.max_age(),
+        path=reverse("accounts:login"),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -25,6 +25,8 @@ class Limits:
     password_link_hours: int
     # Wrong passwords in a row that lock an account.
     max_failed_logins: int
+    # A browser that logged in to an account is known to it (past the lock) this many days.
+    known_browser_days: int
     # An operator's password has at least this many characters (everyone's: 8).
     operator_password_length: int
     # Sessions end after this many idle minutes.
@@ -44,6 +46,7 @@ def limits() -> Limits:
         invitation_days=settings.SECUREMAIL_INVITATION_DAYS,
         password_link_hours=settings.PASSWORD_RESET_TIMEOUT // 3600,
         max_failed_logins=settings.SECUREMAIL_MAX_FAILED_LOGINS,
+        known_browser_days=settings.SECUREMAIL_KNOWN_BROWSER_DAYS,
         operator_password_length=settings.SECUREMAIL_OPERATOR_PASSWORD_LENGTH,
         idle_minutes=settings.SESSION_COOKIE_AGE // 60,
         max_attachment_mb=settings.SECUREMAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024),

@@ -62,13 +62,24 @@ def thread_messages(user: User, message: Message) -> list[Message]:
 
 def require_sender(user: User, message: Message) -> None:
     """NotTheSender unless `user` sent `message` (the services that only its sender may
-    call ask this; views ask is_sender to decide what to show)."""
+    call ask this; views ask sender_tools_target to decide what to show)."""
     if not is_sender(user, message):
         raise NotTheSender("Only the sender can do this.")
 
 
 def is_sender(user: User, message: Message) -> bool:
     return message.sender_id == user.pk
+
+
+def sender_tools_target(user: User, message: Message, thread: list[Message]) -> Message | None:
+    """The message the sender's tools (delete for everyone, change the deletion date) act
+    on when `user` opens `message` of `thread`: the conversation when they started it,
+    wherever it is opened (a reply in the inbox too); else the opened message when they
+    sent it; else none."""
+    root = next((m for m in thread if m.thread_root_id is None), None)
+    if root is not None and is_sender(user, root):
+        return root
+    return message if is_sender(user, message) else None
 
 
 def access_thread(user: User, message_id: uuid.UUID) -> tuple[Message, list[Message]]:

@@ -162,6 +162,8 @@ def buy_plan(request: HttpRequest, user_id: int) -> HttpResponse:
     """Buy a plan for one of the practice's people: off to the card page."""
     form = BuyForm(request.POST)
     if not form.is_valid():
+        # Someone out of the manager's reach is a 404 whatever was posted.
+        access.person_for_manager(_user(request), user_id)
         return _people_page(request, error="Choose a plan.", status=400)
     try:
         started = services.buy_plan_for(

@@ -260,17 +260,18 @@ def _thread_context(
     for item in items:
         item.slip = slips.get(item.message.pk)
     own = access.own_delivery_in(user, message, thread)
+    tools = access.sender_tools_target(user, message, thread)
     return {
         "message": message,
         "items": items,
         "cards": _thread_cards(user, items),
         "subject": items[0].content.subject,
         "delivery": own,
-        "is_sender": access.is_sender(user, message),
+        "tools_message": tools,
         "can_forward": entitlements.allows(user, Feature.FORWARD),
         "can_reply_all": entitlements.allows(user, Feature.REPLY_ALL),
-        "expiry_form": ExpiryForm(user=user, sent_at=message.sent_at, expires_at=message.expires_at)
-        if access.is_sender(user, message)
+        "expiry_form": ExpiryForm(user=user, sent_at=tools.sent_at, expires_at=tools.expires_at)
+        if tools is not None
         else None,
     }
 

@@ -71,6 +71,8 @@ def test_another_practices_manager_gets_a_404(
     login: Any, other_doctor: User, free_staff: User
 ) -> None:
     assert _buy_for(login(other_doctor), free_staff).status_code == 404
+    # A bad plan changes nothing: someone out of reach is still a 404, not "Choose a plan".
+    assert _buy_for(login(other_doctor), free_staff, "forever").status_code == 404
     assert login(other_doctor).post(action_url(free_staff, "plan/cancel")).status_code == 404
 
 
