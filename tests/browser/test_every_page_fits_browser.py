@@ -738,7 +738,7 @@ def security_pages(walk: Walk, world: World) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     walk.check(page, "Confirm it's you")
-    for method in ("app", "text", "recovery", "passkey"):
+    for method in ("app", "recovery", "passkey"):
         walk.visit(page, f"/accounts/login/second-step/?method={method}", "Confirm it's you")
     page.get_by_role("button", name="Use your passkey").click()
     expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
