@@ -76,3 +76,9 @@ class Event(models.TextChoices):
     KEY_RETIRED = "ops:key:retire", "Encryption key version retired"
     AUDIT_LOG_EXPORTED = "practices:audit:export", "Practice's audit log exported"
     DISCLOSURES_VIEWED = "practices:audit:disclosures", "Accounting of disclosures produced"
+    # contacts (issue 11): a person's own address book (ids only, never a name or a note)
+    CONTACT_ADDED = "contacts:contact:add", "Contact added"
+    CONTACT_CHANGED = "contacts:contact:change", "Contact changed"
+    CONTACT_DELETED = "contacts:contact:delete", "Contact deleted"
+    CONTACT_RESTORED = "contacts:contact:restore", "Deleted contact restored"
+    CONTACTS_PURGED = "contacts:contact:purge", "Deleted contacts past their restore time removed"

@@ -33,6 +33,10 @@ class Limits:
     max_attachment_mb: int
     max_message_attachments_mb: int
     max_attachments: int
+    # Contacts one person keeps (besides those they exchanged messages with), and the days
+    # a deleted contact can still be restored.
+    max_contacts: int
+    contact_restore_days: int
 
 
 def limits() -> Limits:
@@ -50,6 +54,8 @@ def limits() -> Limits:
         max_message_attachments_mb=settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES
         // (1024 * 1024),
         max_attachments=settings.SECUREMAIL_MAX_ATTACHMENTS,
+        max_contacts=settings.SECUREMAIL_MAX_CONTACTS,
+        contact_restore_days=settings.SECUREMAIL_CONTACT_RESTORE_DAYS,
     )
 
 
