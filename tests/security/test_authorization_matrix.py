@@ -38,6 +38,9 @@ from securemail.accounts import services as account_services
 from securemail.accounts.models import Practice, User
 from securemail.billing.models import Subscription
 from securemail.billing.tests.helpers import buy
+from securemail.contacts import services as contacts
+from securemail.contacts.details import Details
+from securemail.contacts.models import Contact
 from securemail.messaging import services as messaging
 from securemail.messaging.models import Attachment
 from securemail.messaging.tests.helpers import send_with_files
@@ -248,6 +251,22 @@ MATRIX = """
 /m/<uuid:message_id>/expiry/                                        POST 302 400 404 400 404 404 404 302
 /m/<uuid:message_id>/a/<uuid:attachment_id>/                        GET  302 200 404 200 404 404 404 302
 /m/<uuid:message_id>/a/<uuid:attachment_id>/                        POST 302 405 405 405 405 405 405 302
+/search/                                                            GET  302 200 200 200 200 200 200 302
+/search/                                                            POST 302 400 400 400 400 400 400 302
+/contacts/                                                          GET  302 200 200 200 200 200 200 302
+/contacts/                                                          POST 302 200 200 200 200 200 200 302
+/contacts/add/                                                      GET  302 200 200 200 200 200 200 302
+/contacts/add/                                                      POST 302 400 400 400 400 400 400 302
+/contacts/deleted/                                                  GET  302 200 200 200 200 200 200 302
+/contacts/deleted/                                                  POST 302 405 405 405 405 405 405 302
+/contacts/suggest/                                                  GET  302 405 405 405 405 405 405 302
+/contacts/suggest/                                                  POST 302 400 400 400 400 400 400 302
+/contacts/<uuid:contact_id>/                                        GET  302 404 404 200 404 404 404 302
+/contacts/<uuid:contact_id>/                                        POST 302 404 404 302 404 404 404 302
+/contacts/<uuid:contact_id>/delete/                                 GET  302 405 405 405 405 405 405 302
+/contacts/<uuid:contact_id>/delete/                                 POST 302 404 404 302 404 404 404 302
+/contacts/<uuid:contact_id>/restore/                                GET  302 405 405 405 405 405 405 302
+/contacts/<uuid:contact_id>/restore/                                POST 302 404 404 302 404 404 404 302
 /accounts/login/                                                    GET  200 302 302 302 302 302 302 302
 /accounts/login/                                                    POST 200 302 302 302 302 302 302 302
 /accounts/profile/                                                  GET  302 200 200 200 200 200 200 302
@@ -405,6 +424,10 @@ class World:
     draft_id: uuid.UUID
     subscription: Subscription
     join_token: str
+    # The paid doctor's contact of the patient (they exchanged a message), and one they
+    # added and deleted (for restore).
+    contact_id: uuid.UUID
+    deleted_contact_id: uuid.UUID
     # The route being filled (a filler may depend on it).
     route: str = ""
 
@@ -445,6 +468,10 @@ def world(make_user: Any, practice: Practice, other_practice: Practice, own_file
     buy(buying, "monthly")
     subscription = Subscription.objects.get(member=buyer)
     onboarding.invite(inviter=manager, email="ivy.invited@mail.test", role=RecipientRole.PATIENT)
+    deleted_contact = contacts.add_contact(
+        owner=paid_doctor, email="gone@mail.test", details=Details(name="Gone")
+    )
+    contacts.delete_contact(owner=paid_doctor, contact=deleted_contact)
     join_path = MAILBOX.link("ivy.invited@mail.test", "/join/")
     return World(
         people={
@@ -462,6 +489,8 @@ def world(make_user: Any, practice: Practice, other_practice: Practice, own_file
         draft_id=draft.pk,
         subscription=subscription,
         join_token=join_path.strip("/").rsplit("/", 1)[-1],
+        contact_id=Contact.objects.get(owner=paid_doctor, email=patient.email).pk,
+        deleted_contact_id=deleted_contact.pk,
     )
 
 
@@ -491,6 +520,10 @@ FILLERS: dict[str, Callable[[World], Any]] = {
     "content_type_id": lambda _w: ContentType.objects.get_for_model(User).pk,
     "app_label": lambda _w: "accounts",
     "url": lambda _w: "nothing-here/",
+    # Contacts: the paid doctor's (a deleted one for restore).
+    "contact_id": lambda w: (
+        w.deleted_contact_id if w.route.endswith("/restore/") else w.contact_id
+    ),
 }
 
 
