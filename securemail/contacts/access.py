@@ -175,3 +175,8 @@ def known_among(owner: User, emails: Iterable[str]) -> dict[str, ContactCard]:
 
 def active_count(owner: User) -> int:
     return Contact.objects.filter(owner=owner, deleted_at=None).count()
+
+
+def deleted_count(owner: User) -> int:
+    """Deleted contacts `owner` can still restore."""
+    return Contact.objects.filter(owner=owner, deleted_at__gt=restorable_since()).count()

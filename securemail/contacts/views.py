@@ -30,7 +30,13 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     """GET: every contact, sorted (?sort=email or last_name), a page at a time. POST: the
     contacts a name or address finds (posted, so the name stays out of the address)."""
     user = _user(request)
-    context: dict[str, Any] = {"deleted_count": len(access.contact_cards(user, deleted=True))}
+    context: dict[str, Any] = {
+        "deleted_count": access.deleted_count(user),
+        "find": "",
+        "found": False,
+        "more_found": False,
+        "page": None,
+    }
     if request.method == "POST":
         form = FindForm(request.POST)
         if not form.is_valid():

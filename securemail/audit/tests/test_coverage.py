@@ -544,6 +544,11 @@ COVERED: dict[Event, str] = {
     Event.KEY_RETIRED: _HERE,
     Event.AUDIT_LOG_EXPORTED: "securemail/practices/tests/test_audit_export.py",
     Event.DISCLOSURES_VIEWED: "securemail/practices/tests/test_disclosures.py",
+    Event.CONTACT_ADDED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_CHANGED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_DELETED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_RESTORED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACTS_PURGED: "securemail/contacts/tests/test_contacts.py",
 }
 
 
