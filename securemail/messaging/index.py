@@ -35,14 +35,17 @@ _WORD = re.compile(r"(?:[^\W_][\u0300-\u036f]*)+")
 
 def words(text: str) -> list[str]:
     """The words of `text`, folded, in order (repeats kept)."""
-    return [w[:MAX_WORD] for w in _WORD.findall(fold(text))]
+    folded = text.lower() if text.isascii() else fold(text)
+    return [w[:MAX_WORD] for w in _WORD.findall(folded)]
 
 
 def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
     """Where each word is in `text` as written (start, end) and its folded form: for marking
     matches in the original text."""
     for match in _WORD.finditer(text):
-        folded = fold(match.group())
+        found = match.group()
+        # ASCII folds to its lower case (NFKD changes nothing there): the common case, fast.
+        folded = found.lower() if found.isascii() else fold(found)
         # Folding can split a run (a ligature, a symbol that folds to punctuation): a span
         # matches if any of its folded words does.
         for word in _WORD.findall(folded):

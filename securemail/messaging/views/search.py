@@ -27,12 +27,15 @@ SNIPPET_BEFORE = 60
 SNIPPET_LENGTH = 180
 
 
-def _spans(text: str, words: Sequence[str]) -> list[tuple[int, int]]:
-    """Where the words a query finds are in `text` as written."""
+def _spans(text: str, words: Sequence[str], *, first: bool = False) -> list[tuple[int, int]]:
+    """Where the words a query finds are in `text` as written (only the first, with
+    `first`: a snippet needs no more of a long body)."""
     found: list[tuple[int, int]] = []
     for start, end, word in index.word_spans(text):
         if any(index.matches(word, q) for q in words) and (not found or start >= found[-1][1]):
             found.append((start, end))
+            if first:
+                break
     return found
 
 
@@ -50,7 +53,7 @@ def marked(text: str, words: Sequence[str]) -> SafeString:
 def snippet(body: str, words: Sequence[str]) -> SafeString:
     """A line of the body around its first match (or its start), marked."""
     flat = " ".join(body.split())
-    spans = _spans(flat, words)
+    spans = _spans(flat, words, first=True)
     start = 0
     if spans and spans[0][0] > SNIPPET_BEFORE:
         # Start at a word boundary a little before the match.
