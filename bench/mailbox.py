@@ -369,8 +369,9 @@ class Worker:
 
     def load_search_index(self) -> int:
         """The big mailbox's owner's search index, as sending those messages would have
-        written it (securemail.messaging.services.indexing): every term of the subject, the
-        correspondent and the body, keyed under the owner's key of each expiry day."""
+        written it (securemail.messaging.services.indexing): the subject's and the
+        correspondent's words with their starts, the body's words, keyed under the owner's key
+        of each expiry day."""
         from django.db import transaction
 
         from securemail.messaging import index
@@ -381,7 +382,7 @@ class Worker:
         columns = ("owner_id", "day", "key_version", "token", "sent_at", "message_id")
         self.check_columns(SearchEntry, columns)
         month = timedelta(days=30) // timedelta(microseconds=1)
-        base_body = index.terms([BODY])
+        base_body = index.terms([BODY], starts=False)
         keys: dict[Any, tuple[int, bytes]] = {}
         tokens: dict[tuple[Any, str], int] = {}
 
@@ -401,7 +402,7 @@ class Worker:
                 found = dict.fromkeys(index.terms([SUBJECTS[row.n % len(SUBJECTS)]]))
                 found.update(dict.fromkeys(person_terms(other)))
                 found.update(dict.fromkeys(base_body))
-                found.update(dict.fromkeys(index.terms([f"[{row.n}]"])))
+                found.update(dict.fromkeys(index.terms([f"[{row.n}]"], starts=False)))
                 for term in list(found)[: index.MAX_TERMS]:
                     token = tokens.get((day, term))
                     if token is None:
@@ -533,8 +534,7 @@ class Worker:
         one = next(r for r in reversed(hot) if r.thread_pos is None and r.n >= 10_000 // 10)
         implants = sum(1 for r in hot if SUBJECTS[r.n % len(SUBJECTS)] == SUBJECTS[0])
         return {
-            # A message's number ("[1234]" ends each body): no other number starts with it
-            # (the plan has fewer than ten times as many messages).
+            # A message's number ("[1234]" ends each body, a word of its own).
             "search_one": (str(one.n), 1),
             "search_every": ("periapical", len(hot)),
             "search_two": ("implant consult", implants),

@@ -2,13 +2,15 @@
 terms become tokens (keyed hashes) that a database dump can't read.
 
 A word is a run of letters and digits, compared without case or accents ("Déjà-vu" is the
-two words "deja" and "vu"). A message is indexed under each of its words and under the
-start of each word, from MIN_PREFIX up to MAX_PREFIX letters ("patient" also under "pat",
-"pati", ... "patien"), so a word typed in the search box finds the words that begin with it;
-a word longer than MAX_PREFIX finds only itself. Each term is stored as the first 8 bytes of
-HMAC-SHA256 under a key of its owner and of the message's expiry day
-(`core.crypto.index_key`): the same term is a different token for another person or another
-day, and a day's tokens can't be computed once that day's shredding key is destroyed.
+two words "deja" and "vu"). A message is indexed under each of its words; the words of its
+subject and of its correspondents (names, addresses, practices) also under their starts, from
+MIN_PREFIX up to MAX_PREFIX letters ("Smithson" also under "smi", "smit", ... "smithso"), so
+a name or a subject word is found by its first letters. The body's words are found whole:
+their starts would triple the index (and the cost of every send) for a little convenience.
+Each term is stored as the first 8 bytes of HMAC-SHA256 under a key of its owner and of the
+message's expiry day (`core.crypto.index_key`): the same term is a different token for
+another person or another day, and a day's tokens can't be computed once that day's
+shredding key is destroyed.
 """
 
 import hmac
@@ -59,22 +61,24 @@ def terms_of(word: str) -> list[str]:
     return [*starts, word]
 
 
-def terms(texts: Iterable[str]) -> list[str]:
-    """The distinct terms of these texts, in the order they first appear."""
+def terms(texts: Iterable[str], *, starts: bool = True) -> list[str]:
+    """The distinct terms of these texts, in the order they first appear: each word, and
+    with `starts` its starts too."""
     found: dict[str, None] = {}
     for text in texts:
         for word in words(text):
-            for term in terms_of(word):
+            for term in terms_of(word) if starts else [word]:
                 found.setdefault(term, None)
     return list(found)
 
 
-def matches(word: str, query_word: str) -> bool:
+def matches(word: str, query_word: str, *, starts: bool = True) -> bool:
     """Whether a folded word of a message is one the query word finds (the rule of the
-    terms above: a start of MIN_PREFIX..MAX_PREFIX letters, or the whole word)."""
+    terms above: the whole word, or with `starts` a start of MIN_PREFIX..MAX_PREFIX
+    letters)."""
     if word == query_word:
         return True
-    return MIN_PREFIX <= len(query_word) <= MAX_PREFIX and word.startswith(query_word)
+    return starts and MIN_PREFIX <= len(query_word) <= MAX_PREFIX and word.startswith(query_word)
 
 
 def owner_scope(owner_id: int) -> str:

@@ -14,10 +14,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Q, QuerySet
+from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from securemail.accounts.models import User
 from securemail.core import crypto
@@ -69,38 +72,90 @@ def query_tokens(user: User, words: Sequence[str]) -> dict[tuple[date, int], lis
     return groups
 
 
-def _matching(user: User, groups: dict[tuple[date, int], list[int]]) -> QuerySet[SearchEntry]:
-    pairs = Q()
-    for (day, version), tokens in groups.items():
-        pairs |= Q(day=day, key_version=version, token__in=tokens)
-    return SearchEntry.objects.filter(pairs, owner=user)
+@lru_cache(maxsize=1)
+def _names() -> dict[str, str]:
+    """The entries table's quoted name and columns, as the model states them."""
+    quote = connection.ops.quote_name
+    meta = SearchEntry._meta
+    names = {f.name: quote(str(f.column)) for f in meta.concrete_fields}
+    return {"table": quote(meta.db_table), **names}
+
+
+def _branch(number: int, words: int, limit: int, cursor: bool) -> str:
+    """The entries of one (day, version) holding one of the words' tokens (newer than the
+    cursor's row). With one word, its newest `limit` rows: the index gives them in order."""
+    n = _names()
+    where = (
+        f"{n['owner']} = %s AND {n['day']} = %s AND {n['key_version']} = %s"
+        f" AND {n['token']} IN ({', '.join(['%s'] * words)})"
+    )
+    if cursor:
+        # As in paging.py: the range on sent_at bounds the index scan.
+        where += f" AND {n['sent_at']} <= %s AND NOT ({n['sent_at']} = %s AND {n['message']} >= %s)"
+    select = f"SELECT {n['message']}, {n['sent_at']} FROM {n['table']} WHERE {where}"  # noqa: S608
+    if words > 1:
+        return select
+    order = f"{n['sent_at']} DESC, {n['message']} DESC"
+    return f"SELECT * FROM ({select} ORDER BY {order} LIMIT {int(limit)}) AS b{number}"  # noqa: S608
 
 
 def _candidates(
     user: User,
     groups: dict[tuple[date, int], list[int]],
     words: int,
-    cursor: tuple[datetime, str] | None,
+    cursor: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[tuple[uuid.UUID, datetime]]:
     """(message id, sent at) of the person's messages holding every word, newest first,
-    older than `cursor`."""
-    entries = _matching(user, groups)
-    if cursor is not None:
-        moment, pk = cursor
-        entries = entries.filter(sent_at__lte=moment).exclude(sent_at=moment, message_id__gte=pk)
+    older than `cursor`: one statement, a branch per (day, version) looking its tokens up
+    in the entries' primary key (an index-only scan each; PostgreSQL merges the branches
+    in order), all words counted per message."""
+    n = _names()
+    ops = connection.ops
+    branches: list[str] = []
+    params: list[Any] = []
+    for i, ((day, version), tokens) in enumerate(groups.items()):
+        branches.append(_branch(i, words, limit, cursor is not None))
+        params += [user.pk, ops.adapt_datefield_value(day), version, *tokens]
+        if cursor is not None:
+            moment = ops.adapt_datetimefield_value(cursor[0])
+            params += [moment, moment, _message_key(cursor[1])]
+    union = " UNION ALL ".join(branches)
     if words == 1:
-        # One token per message and word (its entries share one day and version).
-        rows = entries.order_by("-sent_at", "-message_id").values_list("message_id", "sent_at")
-        return list(rows[:limit])
-    grouped = (
-        entries.values("message_id")
-        .annotate(found=Count("token"), at=Max("sent_at"))
-        .filter(found=words)
-        .order_by("-at", "-message_id")
-        .values_list("message_id", "at")
-    )
-    return list(grouped[:limit])
+        sql = (
+            f"SELECT {n['message']}, {n['sent_at']} FROM ({union}) AS found"  # noqa: S608
+            f" ORDER BY {n['sent_at']} DESC, {n['message']} DESC LIMIT {int(limit)}"
+        )
+    else:
+        # A message's entries share one day and version, and hold each term once: it has
+        # every word when it has as many matching entries as there are words.
+        sql = (
+            f"SELECT {n['message']}, MAX({n['sent_at']}) AS at FROM ({union}) AS found"  # noqa: S608
+            f" GROUP BY {n['message']} HAVING COUNT(*) = %s"
+            f" ORDER BY at DESC, {n['message']} DESC LIMIT {int(limit)}"
+        )
+        params.append(words)
+    with connection.cursor() as db:
+        db.execute(sql, params)
+        return [(_message_id(pk), _moment(at)) for pk, at in db.fetchall()]
+
+
+def _message_key(pk: uuid.UUID) -> Any:
+    return SearchEntry._meta.get_field("message").get_db_prep_value(pk, connection)
+
+
+def _message_id(value: object) -> uuid.UUID:
+    # PostgreSQL answers a UUID, SQLite its hex.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _moment(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = parse_datetime(str(value))
+    if parsed is None:
+        raise ValueError(f"not a time: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _hits(user: User, ids: list[uuid.UUID]) -> list[Hit]:
@@ -143,22 +198,28 @@ def search_mailbox(
     groups = query_tokens(user, words)
     if not groups:
         return Results(hits=[], older=None)
-    cursor = parse_cursor(before)
+    cursor = _cursor(before)
     hits: list[Hit] = []
     for _ in range(MAX_ROUNDS):
         need = size - len(hits)
-        try:
-            rows = _candidates(user, groups, len(words), cursor, need + 1)
-        except ValidationError:
-            # A cursor whose id isn't a message id: start over.
-            cursor = None
-            rows = _candidates(user, groups, len(words), None, need + 1)
+        rows = _candidates(user, groups, len(words), cursor, need + 1)
         more = len(rows) > need
         rows = rows[:need]
         hits.extend(_hits(user, [pk for pk, _ in rows]))
         if not more:
             return Results(hits=hits, older=None)
-        cursor = (rows[-1][1], str(rows[-1][0]))
+        cursor = (rows[-1][1], rows[-1][0])
         if len(hits) >= size:
             break
     return Results(hits=hits, older=cursor_at(*cursor) if cursor else None)
+
+
+def _cursor(before: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The "Older" button's cursor; None (the first page) for one that isn't a cursor."""
+    parsed = parse_cursor(before)
+    if parsed is None:
+        return None
+    try:
+        return parsed[0], uuid.UUID(parsed[1])
+    except ValueError:
+        return None

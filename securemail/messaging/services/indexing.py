@@ -53,7 +53,8 @@ def index_message(
     wanted = set(owners) if owners is not None else {p.pk for p in everyone}
     day = expiry_day(message)
     subject_terms = index.terms([subject])
-    body_terms = index.terms([body])
+    # The body's words whole; the subject's and the people's with their starts (index.py).
+    body_terms = index.terms([body], starts=False)
     practices = _practice_names(everyone)
     people_terms = {p.pk: index.terms(person_texts(p, practices)) for p in everyone}
     rows: list[SearchEntry] = []

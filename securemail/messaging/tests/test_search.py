@@ -89,22 +89,30 @@ def test_subject_body_and_correspondent_are_searched_across_inbox_archive_and_se
     assert set(found_subjects(search(client, "lakeside"))) == {"Consult: molar 19", "Thanks"}
 
 
-def test_a_word_finds_the_words_it_begins_and_a_long_one_only_itself(
-    login: Any, doctor: User, patient: User
+def test_the_start_of_a_name_or_a_subject_word_finds_it_and_body_words_match_whole(
+    login: Any, doctor: User, patient: User, other_doctor: User
 ) -> None:
-    send(doctor, patient, subject="Recall", body="Chlorhexidine rinse, twice daily.")
+    send(doctor, patient, subject="Periodontitis recall", body="Chlorhexidine rinse, daily.")
+    send(other_doctor, patient, subject="Hello", body="Nothing more.")
     client = login(patient)
 
-    assert found_subjects(search(client, "chlor")) == ["Recall"]
-    assert found_subjects(search(client, "chlorhexid")) == ["Recall"]
-    assert found_subjects(search(client, "chlorhexidine")) == ["Recall"]
+    assert found_subjects(search(client, "perio")) == ["Periodontitis recall"]
+    assert found_subjects(search(client, "periodonti")) == ["Periodontitis recall"]
+    assert found_subjects(search(client, "periodontitis")) == ["Periodontitis recall"]
     # Past 10 letters a word is matched whole: this is no word of the message.
-    assert found_subjects(search(client, "chlorhexidi")) == []
+    assert found_subjects(search(client, "periodontit")) == []
     # Two letters start nothing (they would match half the mailbox): whole words only.
-    assert found_subjects(search(client, "ch")) == []
+    assert found_subjects(search(client, "pe")) == []
     # Not the middle of a word.
-    assert found_subjects(search(client, "hexidine")) == []
-    assert marks(search(client, "rins")) == ["rinse"]
+    assert found_subjects(search(client, "dontitis")) == []
+    # A correspondent by the start of their name, address or practice.
+    assert found_subjects(search(client, "oma")) == ["Hello"]
+    assert found_subjects(search(client, "lakes")) == ["Hello"]
+    # The body's words are found whole.
+    assert found_subjects(search(client, "chlorhexidine")) == ["Periodontitis recall"]
+    assert found_subjects(search(client, "chlor")) == []
+    assert marks(search(client, "rinse")) == ["rinse"]
+    assert marks(search(client, "perio")) == ["Periodontitis"]
 
 
 def test_several_words_find_only_the_messages_holding_all_of_them(
@@ -129,6 +137,7 @@ def test_case_accents_and_punctuation_dont_matter(login: Any, doctor: User, pati
     assert found_subjects(search(client, "post op")) == ["Café hours"]
     assert found_subjects(search(client, "post-op")) == ["Café hours"]
     assert marks(search(client, "cafe")) == ["Café"]
+    assert marks(search(client, "coffee")) == ["coffee"]
 
 
 def test_nobody_finds_anyone_elses_messages(

@@ -27,23 +27,27 @@ SNIPPET_BEFORE = 60
 SNIPPET_LENGTH = 180
 
 
-def _spans(text: str, words: Sequence[str], *, first: bool = False) -> list[tuple[int, int]]:
-    """Where the words a query finds are in `text` as written (only the first, with
-    `first`: a snippet needs no more of a long body)."""
+def _spans(
+    text: str, words: Sequence[str], *, starts: bool = True, first: bool = False
+) -> list[tuple[int, int]]:
+    """Where the words a query finds are in `text` as written (by their starts too, unless
+    `starts` is off: a body's words are found whole); only the first, with `first` (a
+    snippet needs no more of a long body)."""
     found: list[tuple[int, int]] = []
     for start, end, word in index.word_spans(text):
-        if any(index.matches(word, q) for q in words) and (not found or start >= found[-1][1]):
+        hit = any(index.matches(word, q, starts=starts) for q in words)
+        if hit and (not found or start >= found[-1][1]):
             found.append((start, end))
             if first:
                 break
     return found
 
 
-def marked(text: str, words: Sequence[str]) -> SafeString:
+def marked(text: str, words: Sequence[str], *, starts: bool = True) -> SafeString:
     """`text` escaped, with each word the query finds in <mark>."""
     parts: list[str] = []
     last = 0
-    for start, end in _spans(text, words):
+    for start, end in _spans(text, words, starts=starts):
         parts += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
         last = end
     parts.append(escape(text[last:]))
@@ -53,7 +57,7 @@ def marked(text: str, words: Sequence[str]) -> SafeString:
 def snippet(body: str, words: Sequence[str]) -> SafeString:
     """A line of the body around its first match (or its start), marked."""
     flat = " ".join(body.split())
-    spans = _spans(flat, words, first=True)
+    spans = _spans(flat, words, starts=False, first=True)
     start = 0
     if spans and spans[0][0] > SNIPPET_BEFORE:
         # Start at a word boundary a little before the match.
@@ -62,7 +66,7 @@ def snippet(body: str, words: Sequence[str]) -> SafeString:
     if end < len(flat):
         cut = flat.rfind(" ", start, end)
         end = cut if cut > start else end
-    piece = marked(flat[start:end], words)
+    piece = marked(flat[start:end], words, starts=False)
     lead = "… " if start > 0 else ""
     tail = " …" if end < len(flat) else ""
     return mark_safe(f"{lead}{piece}{tail}")  # noqa: S308 (piece is escaped and marked)
