@@ -521,9 +521,7 @@ FILLERS: dict[str, Callable[[World], Any]] = {
     "app_label": lambda _w: "accounts",
     "url": lambda _w: "nothing-here/",
     # Contacts: the paid doctor's (a deleted one for restore).
-    "contact_id": lambda w: (
-        w.deleted_contact_id if w.route.endswith("/restore/") else w.contact_id
-    ),
+    "contact_id": lambda w: w.deleted_contact_id if w.route.endswith("/restore/") else w.contact_id,
 }
 
 
