@@ -30,9 +30,10 @@ def sealed_tables() -> list[type[models.Model]]:
     ]
 
 
-def count_by_version() -> dict[int, int]:
-    """Data keys per keyring version, and the search index's messages per version (its
-    tokens are keyed from a version too: retiring it would make them match nothing)."""
+def count_by_version(*, with_index: bool = True) -> dict[int, int]:
+    """Data keys per keyring version, and (`with_index`) the search index's messages per
+    version (its tokens are keyed from a version too: retiring it would make them match
+    nothing)."""
     counts: dict[int, int] = {}
     for model in sealed_tables():
         rows = (
@@ -42,7 +43,7 @@ def count_by_version() -> dict[int, int]:
         )
         for row in rows:
             counts[row["key_version"]] = counts.get(row["key_version"], 0) + row["n"]
-    for version, n in indexed_by_version().items():
+    for version, n in indexed_by_version().items() if with_index else ():
         counts[version] = counts.get(version, 0) + n
     return counts
 
