@@ -208,9 +208,10 @@ class SearchEntry(models.Model):
     share a term and how many terms each has, never a term. The rows of a message go with
     it (delete, expiry) or with one person's copy of it (hide)."""
 
-    # The primary key is the search's own index: a lookup of (owner, day, version, token)
-    # reads the matching messages in sent order, with no other table and no second index.
-    pk = models.CompositePrimaryKey("owner", "day", "key_version", "token", "sent_at", "message")
+    # The primary key is the search's own index: a lookup of (owner, version, day, token)
+    # reads the matching messages in sent order, with no other table and no second index;
+    # (owner, version) alone says whether a person has entries under a version.
+    pk = models.CompositePrimaryKey("owner", "key_version", "day", "token", "sent_at", "message")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
     )

@@ -58,11 +58,21 @@ def live_days(now: datetime | None = None) -> list[date]:
     return [today + timedelta(days=n) for n in range(limits().max_expiry_days + 2)]
 
 
+def versions_in_use(user: User) -> list[int]:
+    """The keyring versions the person's entries are keyed from: the keyring's only one, or,
+    while a rotation rebuilds the index, those that still key some of theirs (a probe of the
+    primary key's start each)."""
+    versions = sorted(crypto.keyring().store.versions())
+    if len(versions) == 1:
+        return versions
+    return [v for v in versions if SearchEntry.objects.filter(owner=user, key_version=v).exists()]
+
+
 def query_tokens(user: User, words: Sequence[str]) -> dict[tuple[date, int], list[int]]:
     """Each query word's token, for every (day, key version) the person's entries can be
     under. Days whose key is shredded (nothing of theirs is live there) are left out."""
     groups: dict[tuple[date, int], list[int]] = {}
-    for version in sorted(crypto.keyring().store.versions()):
+    for version in versions_in_use(user):
         for day in live_days():
             try:
                 _, key = index.owner_day_key(user.pk, day, version)
@@ -86,7 +96,7 @@ def _branch(number: int, words: int, limit: int, cursor: bool) -> str:
     cursor's row). With one word, its newest `limit` rows: the index gives them in order."""
     n = _names()
     where = (
-        f"{n['owner']} = %s AND {n['day']} = %s AND {n['key_version']} = %s"
+        f"{n['owner']} = %s AND {n['key_version']} = %s AND {n['day']} = %s"
         f" AND {n['token']} IN ({', '.join(['%s'] * words)})"
     )
     if cursor:
@@ -116,7 +126,7 @@ def _candidates(
     params: list[Any] = []
     for i, ((day, version), tokens) in enumerate(groups.items()):
         branches.append(_branch(i, words, limit, cursor is not None))
-        params += [user.pk, ops.adapt_datefield_value(day), version, *tokens]
+        params += [user.pk, version, ops.adapt_datefield_value(day), *tokens]
         if cursor is not None:
             moment = ops.adapt_datetimefield_value(cursor[0])
             params += [moment, moment, _message_key(cursor[1])]

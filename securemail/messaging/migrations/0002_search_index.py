@@ -19,8 +19,8 @@ class Migration(migrations.Migration):
                     "pk",
                     models.CompositePrimaryKey(
                         "owner",
-                        "day",
                         "key_version",
+                        "day",
                         "token",
                         "sent_at",
                         "message",

@@ -16,6 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods
 
+from securemail.core.text import fold
 from securemail.messaging import index
 from securemail.messaging.content import ContentUnavailable, open_content
 from securemail.messaging.forms import SearchForm
@@ -57,7 +58,11 @@ def marked(text: str, words: Sequence[str], *, starts: bool = True) -> SafeStrin
 def snippet(body: str, words: Sequence[str]) -> SafeString:
     """A line of the body around its first match (or its start), marked."""
     flat = " ".join(body.split())
-    spans = _spans(flat, words, starts=False, first=True)
+    folded = flat.lower() if flat.isascii() else fold(flat)
+    # Most of a long body is no match: look for the words as text first (fast), for the
+    # words themselves only if one is there.
+    maybe = any(q in folded for q in words)
+    spans = _spans(flat, words, starts=False, first=True) if maybe else []
     start = 0
     if spans and spans[0][0] > SNIPPET_BEFORE:
         # Start at a word boundary a little before the match.
