@@ -70,7 +70,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def add(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    form = ContactForm(request.POST or None)
+    form = ContactForm(request.POST) if request.method == "POST" else ContactForm()
     if request.method == "POST" and form.is_valid():
         try:
             services.add_contact(

@@ -123,6 +123,12 @@ def test_a_bad_contact_is_refused_with_a_clear_message(
     assert not Contact.objects.exists()
 
 
+def test_an_empty_post_says_what_is_missing(login: Any, doctor: User) -> None:
+    response = login(doctor).post("/contacts/add/", {})
+    assert response.status_code == 400
+    assert "Enter the contact's email address." in text_of(response.content.decode())
+
+
 def test_an_address_already_in_the_contacts_is_refused(
     login: Any, doctor: User, patient: User
 ) -> None:
