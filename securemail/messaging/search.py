@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -65,7 +65,12 @@ def versions_in_use(user: User) -> list[int]:
     versions = sorted(crypto.keyring().store.versions())
     if len(versions) == 1:
         return versions
-    return [v for v in versions if SearchEntry.objects.filter(owner=user, key_version=v).exists()]
+    # One query: a column per version, each an EXISTS on the start of the primary key.
+    probes = {
+        f"v{v}": Exists(SearchEntry.objects.filter(owner=user, key_version=v)) for v in versions
+    }
+    found = User.objects.filter(pk=user.pk).values(**probes).first() or {}
+    return [v for v in versions if found.get(f"v{v}")]
 
 
 def query_tokens(user: User, words: Sequence[str]) -> dict[tuple[date, int], list[int]]:
