@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "securemail.accounts.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check: the forms of no-referrer pages post with `Origin: null`.
+    "securemail.core.headers.NullOriginOfOwnPagesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "securemail.console.middleware.OperatorsStayInTheConsole",
@@ -113,7 +115,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         # WAL with synchronous=NORMAL: the database can't be corrupted by a crash; a power
@@ -149,8 +151,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# The set-password link in the second registration email is valid for 24 hours.
-PASSWORD_RESET_TIMEOUT = 24 * 3600
+# A set-password link (the second registration email, "Forgot your password?") works once
+# and for this many hours (accounts.models.PasswordLink).
+SECUREMAIL_PASSWORD_LINK_HOURS = 24
 
 # Sessions end after 30 minutes without a request. IdleSessionMiddleware restarts the 30
 # minutes at most once a minute (a database write per request otherwise): a session ends
@@ -160,6 +163,13 @@ SECUREMAIL_SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    # The `__Host-` prefix: a browser keeps these cookies only when they come over HTTPS with
+    # Secure, Path=/ and no Domain (Django's defaults for both), so neither another host of
+    # the domain nor a plain-http page can set or overwrite them. With DEBUG on (development
+    # and tests over plain http) the plain names, without Secure.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 CACHES = {
     "default": {
@@ -207,6 +217,16 @@ MAILERS = mailers_from_url(EMAIL_URL)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SecureMail <no-reply@securemail.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SECUREMAIL_CATCHER_DIR = VAR_DIR / "mailcatcher"
+# The outbox worker (securemail.notifications): how long a worker's claim on the row it is
+# sending lasts (another worker retakes it after that, e.g. when the first was killed; it
+# must outlast one delivery, see README "Notifications"), and how often a relay that could
+# not be reached is tried again while emails wait for it.
+SECUREMAIL_OUTBOX_LEASE_SECONDS = env_int("SECUREMAIL_OUTBOX_LEASE_SECONDS", 45)
+SECUREMAIL_RELAY_PROBE_SECONDS = env_int("SECUREMAIL_RELAY_PROBE_SECONDS", 30)
+if SECUREMAIL_OUTBOX_LEASE_SECONDS < 1 or SECUREMAIL_RELAY_PROBE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "SECUREMAIL_OUTBOX_LEASE_SECONDS and SECUREMAIL_RELAY_PROBE_SECONDS must be at least 1."
+    )
 # The catcher's web page exists only with DEBUG on.
 SECUREMAIL_CATCHER_ENABLED = DEBUG and env_bool("SECUREMAIL_CATCHER", True)
 
@@ -315,20 +335,40 @@ SECUREMAIL_MAX_RECIPIENTS = 20
 SECUREMAIL_CODE_MINUTES = 10
 SECUREMAIL_CODE_MAX_TRIES = 5
 SECUREMAIL_MAX_FAILED_LOGINS = 5
+# A browser that logged in to an account is known to it for this long (accounts.devices):
+# the lock those wrong passwords set doesn't apply to it.
+SECUREMAIL_KNOWN_BROWSER_DAYS = 365
 # Operators see every account in the console: their passwords are longer (NIST SP 800-63B's
 # 15 for a single factor, rounded up).
 SECUREMAIL_OPERATOR_PASSWORD_LENGTH = 16
 # All rate limits in one table: "count/period" with period in s, m, h or d.
 SECUREMAIL_RATE_LIMITS = {
-    "login": "10/5m",
+    # Failed logins only: a right password is never charged. Per client address and per
+    # account from browsers that never logged in to that account, and per browser from one
+    # that did (its own small allowance; the account's lock doesn't apply to it).
+    "login_failed_address": "30/15m",
+    "login_failed_account": "10/15m",
+    "login_failed_browser": "5/h",
     "lookup": "60/m",
     "code_send_invitation": "5/h",
     "code_send_number": "5/h",
     "code_check": "20/10m",
-    "fresh_link": "5/h",
+    # "Forgot your password?" and the "no longer valid" page's one-button set-password link:
+    # per client address (an office shares one), and per account asked for (no flooding).
+    "password_link": "30/h",
+    "password_link_account": "5/h",
+    # A fresh registration link (typed address or the one button), likewise.
+    "fresh_link": "30/h",
+    "fresh_link_account": "5/h",
+    # Opening or using an emailed link (registration link, set-password link and its form),
+    # per client address: nobody tries tokens by the thousand.
+    "join_link": "120/10m",
+    "set_password_link": "120/10m",
+    # The invoices page emailed on request (per person).
+    "invoice_email": "5/h",
     # Starting a purchase (each one calls the card processor).
     "purchase": "10/h",
-    # Links a practice's user manager sends again or to a corrected address (per manager).
+    # Links sent again or to a corrected address, by the user manager or the inviter (per sender).
     "manager_link": "30/h",
 }
 
@@ -359,6 +399,18 @@ if not DEBUG:
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# How many reverse proxies stand in front of the product (the TLS proxy, a load balancer):
+# the client's address is then the one that many entries from the right of X-Forwarded-For
+# (core.http.client_ip). 0: REMOTE_ADDR is the client's address.
+try:
+    SECUREMAIL_TRUSTED_PROXIES = env_int("SECUREMAIL_TRUSTED_PROXIES", 0)
+except ValueError:
+    SECUREMAIL_TRUSTED_PROXIES = -1
+if SECUREMAIL_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(
+        "SECUREMAIL_TRUSTED_PROXIES must be the number of reverse proxies in front of "
+        "SecureMail (0 or more)."
+    )
 
 # Logs go to stdout; no handler ever mails a traceback (it could carry request data).
 LOGGING = {

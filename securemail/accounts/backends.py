@@ -8,9 +8,11 @@ from securemail.accounts.models import User
 
 
 class EmailBackend(BaseBackend):
-    """Sessions of accounts that may log in. Logging in itself is accounts.services.log_in
-    (rate limited, counts failures, refuses locked accounts); `authenticate` runs the same
-    check for anything that calls Django's authenticate()."""
+    """Sessions of open accounts (active, registered to the end). Logging in itself is
+    accounts.services.log_in (rate limited, counts failures, refuses locked accounts to
+    unknown browsers); `authenticate` runs the same check for anything that calls Django's
+    authenticate(). Sessions opened before a lock end with it (User.get_session_auth_hash);
+    one that a known browser opened past the lock stays open."""
 
     @override
     def authenticate(
@@ -28,6 +30,6 @@ class EmailBackend(BaseBackend):
     @override
     def get_user(self, user_id: int) -> User | None:
         user = User.objects.select_related("practice").filter(pk=user_id).first()
-        if user is None or not self.user_can_authenticate(user):
+        if user is None or not services.has_open_account(user):
             return None
         return user

@@ -1,9 +1,12 @@
+from collections.abc import Iterator
+from typing import override
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 
 
 class Practice(models.Model):
@@ -164,6 +167,31 @@ class User(AbstractBaseUser):
     def __str__(self) -> str:
         return self.full_name or self.email
 
+    # A session stays open while the hash it was opened with is the account's: Django's
+    # (an HMAC of the password hash) while the account isn't locked, so a new password ends
+    # every session. A lock changes it too: sessions open when wrong passwords lock the
+    # account end; a browser that knew the account logs in again past the lock (its session
+    # ends when the lock is lifted). Unlocked, the hash is Django's own, byte for byte.
+    @override
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(secret=None)
+
+    @override
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=secret)
+
+    def _session_hash(self, *, secret: str | bytes | None) -> str:
+        value = self.password
+        if self.locked_at is not None:
+            value += f"|locked:{self.locked_at.isoformat()}"
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            value,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     # What Django's admin (the operators' console) asks of a user. SecureMail grants nothing
     # through Django's permissions: the console lets operators in by `is_operator`
     # (accounts.access.is_operator), and a practice user gets nothing from either.
@@ -204,3 +232,25 @@ class User(AbstractBaseUser):
         if self.kind == self.Kind.DOCTOR and self.full_name:
             return f"Dr. {self.full_name}"
         return name
+
+
+class PasswordLink(models.Model):
+    """A link to set (or reset) a password: emailed, or printed by `create_operator`. Only
+    the token's SHA-256 is kept. It works once (accounts.services.set_password_with_link
+    spends it with one conditional UPDATE, so of any number of posts at once exactly one
+    wins) and until `expires_at`; a newer link of the same purpose replaces it (the row is
+    deleted), and setting the password ends every other link of the account."""
+
+    class Purpose(models.TextChoices):
+        SET = "set", "Set a first password"
+        RESET = "reset", "Reset a password"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_links")
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Password link {self.pk} ({self.get_purpose_display()})"

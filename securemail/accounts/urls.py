@@ -10,5 +10,5 @@ urlpatterns = [
     path("password/", views.password_link, name="password_link"),
     path("password/sent/", views.password_link_sent, name="password_link_sent"),
     path("password/again/", views.password_link_again, name="password_link_again"),
-    path("password/<uidb64>/<token>/", views.SetPasswordView.as_view(), name="set_password"),
+    path("password/<uidb64>/<token>/", views.set_password, name="set_password"),
 ]

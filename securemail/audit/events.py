@@ -76,6 +76,23 @@ class Event(models.TextChoices):
     KEY_RETIRED = "ops:key:retire", "Encryption key version retired"
     AUDIT_LOG_EXPORTED = "practices:audit:export", "Practice's audit log exported"
     DISCLOSURES_VIEWED = "practices:audit:disclosures", "Accounting of disclosures produced"
+    # notifications (issue 9): an email or text given up for good, and who acted on it
+    NOTIFICATION_NOT_DELIVERED = (
+        "notifications:outbox:not_delivered",
+        "Notification not delivered (retries used up)",
+    )
+    NOTIFICATION_BOUNCED = (
+        "notifications:outbox:bounced",
+        "Notification bounced (the address was refused)",
+    )
+    INVITATION_RESENT_BY_INVITER = (
+        "practices:invitation:resend_by_inviter",
+        "Invitation sent again by the person who sent it",
+    )
+    INVITEE_EMAIL_CORRECTED_BY_INVITER = (
+        "practices:invitee:correct_email_by_inviter",
+        "Invitee's email address corrected by the person who invited them",
+    )
     # contacts (issue 11): a person's own address book (ids only, never a name or a note)
     CONTACT_ADDED = "contacts:contact:add", "Contact added"
     CONTACT_CHANGED = "contacts:contact:change", "Contact changed"

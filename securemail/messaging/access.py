@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
-from securemail.notifications.access import bounced_addresses
+from securemail.notifications.access import Notice, bounced_addresses, notices
 from securemail.onboarding.models import Invitation
 
 
@@ -62,13 +62,24 @@ def thread_messages(user: User, message: Message) -> list[Message]:
 
 def require_sender(user: User, message: Message) -> None:
     """NotTheSender unless `user` sent `message` (the services that only its sender may
-    call ask this; views ask is_sender to decide what to show)."""
+    call ask this; views ask sender_tools_target to decide what to show)."""
     if not is_sender(user, message):
         raise NotTheSender("Only the sender can do this.")
 
 
 def is_sender(user: User, message: Message) -> bool:
     return message.sender_id == user.pk
+
+
+def sender_tools_target(user: User, message: Message, thread: list[Message]) -> Message | None:
+    """The message the sender's tools (delete for everyone, change the deletion date) act
+    on when `user` opens `message` of `thread`: the conversation when they started it,
+    wherever it is opened (a reply in the inbox too); else the opened message when they
+    sent it; else none."""
+    root = next((m for m in thread if m.thread_root_id is None), None)
+    if root is not None and is_sender(user, root):
+        return root
+    return message if is_sender(user, message) else None
 
 
 def access_thread(user: User, message_id: uuid.UUID) -> tuple[Message, list[Message]]:
@@ -256,14 +267,20 @@ class SlipRow:
 
     recipient: User
     kind: str
+    # When the notification was queued: shown only for deliveries older than `notice`.
     notified_at: datetime | None
     registered_at: datetime | None
     invited: bool
     opened_at: datetime | None
     replied_at: datetime | None
     downloads: dict[uuid.UUID, datetime] = field(default_factory=dict)
-    # The notification to this recipient's address bounced: it never arrived.
-    bounced_at: datetime | None = None
+    # How the email telling them went (the new-message email, or for someone this message
+    # invited, the welcome email of their invitation now): None for deliveries from before
+    # the slip read it.
+    notice: Notice | None = None
+    # The viewer sent this recipient's open invitation, whose email did not arrive: they
+    # may re-send it or correct the address (practices' inviter pages).
+    may_fix_invitation: bool = False
 
 
 def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[SlipRow]]:
@@ -280,7 +297,6 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
             Delivery.objects.filter(message__in=mine).select_related("recipient").order_by("id")
         )
     recipient_ids = {d.recipient_id for d in deliveries}
-    bounced = bounced_addresses(d.recipient.email for d in deliveries)
     # Whoever sent the invitation: someone another sender invited is "not yet" registered
     # here too. The used invitation (at most one) wins over one still open.
     invitations: dict[int, Invitation] = {}
@@ -288,6 +304,12 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         known = invitations.get(inv.invitee_id)
         if known is None or (inv.used_at and not known.used_at):
             invitations[inv.invitee_id] = inv
+    # Each recipient's email: the delivery's own, or for those this message invited (who
+    # got no other), their invitation's welcome email.
+    states = notices(
+        [d.notification_id for d in deliveries]
+        + [inv.welcome_email_id for inv in invitations.values()]
+    )
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
     no_files = all(hasattr(m, "thread_attachments") and not m.thread_attachments for m in mine)
     records = AttachmentDownload.objects.filter(
@@ -301,6 +323,12 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         if invitation and invitation.used_at and invitation.used_at <= delivery.sent_at:
             # Registered before this message was sent: already a user, for this slip.
             invitation = None
+        if delivery.notification_id is not None:
+            notice = states.get(delivery.notification_id)
+        elif invitation is not None and invitation.welcome_email_id is not None:
+            notice = states.get(invitation.welcome_email_id)
+        else:
+            notice = None
         slips.setdefault(delivery.message_id, []).append(
             SlipRow(
                 recipient=delivery.recipient,
@@ -311,7 +339,14 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
                 opened_at=delivery.read_at,
                 replied_at=delivery.replied_at,
                 downloads=downloads.get((delivery.message_id, delivery.recipient_id), {}),
-                bounced_at=getattr(bounced.get(delivery.recipient.email), "bounced_at", None),
+                notice=notice,
+                may_fix_invitation=bool(
+                    invitation is not None
+                    and invitation.used_at is None
+                    and invitation.invited_by_id == user.pk
+                    and notice is not None
+                    and notice.undelivered
+                ),
             )
         )
     return slips

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from securemail.core.sealing import SealedRow
+from securemail.notifications.models import OutboxEmail
 
 
 class Message(SealedRow, models.Model):
@@ -79,7 +80,13 @@ class Delivery(models.Model):
     # Copied from the message so a mailbox page is one index range scan, no join.
     sent_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    # When the notification was queued (the message's sending time).
     notified_at = models.DateTimeField(null=True, blank=True)
+    # The new-message email to this recipient, whose state the delivery slip shows; none
+    # for someone this message invited (their invitation's welcome email stands for it).
+    notification = models.ForeignKey(
+        OutboxEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # First time the recipient opened it (the delivery slip's "opened").
     read_at = models.DateTimeField(null=True, blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)

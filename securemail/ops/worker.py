@@ -6,6 +6,7 @@ import time
 
 from django.db import close_old_connections
 
+from securemail.accounts import services as accounts
 from securemail.billing import services as billing
 from securemail.contacts import services as contacts
 from securemail.core import shred
@@ -19,8 +20,8 @@ PERIODIC_SECONDS = 60
 
 def periodic() -> None:
     """Expire due messages, then destroy the shredding keys of days that have ended; renew
-    due plans, remind of expiring cards, close checkouts never paid; remove deleted contacts
-    past their restore time."""
+    due plans, remind of expiring cards, close checkouts never paid; delete set-password
+    links long expired; remove deleted contacts past their restore time."""
     expire_due_messages()
     expire_old_drafts()
     shred.advance()
@@ -28,6 +29,7 @@ def periodic() -> None:
     billing.send_card_reminders()
     billing.abandon_stale_checkouts()
     sweep_upload_leftovers()
+    accounts.sweep_password_links()
     contacts.purge_deleted()
 
 

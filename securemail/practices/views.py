@@ -1,7 +1,9 @@
-"""The practice's pages, for its user manager (thin: access → service → render).
+"""The practice's pages, for its user manager (thin: access → service → render); and the
+page where whoever sent an invitation corrects its address or sends it again.
 
 Anyone else gets the 403 page that says the page is the manager's (NotPracticeManager);
-a person out of the practice's reach is a 404, as for nobody at all.
+a person out of the practice's reach (or not the inviter's open invitee) is a 404, as for
+nobody at all.
 """
 
 import csv
@@ -118,6 +120,63 @@ def correct_email(request: HttpRequest, user_id: int) -> HttpResponse:
     return render(
         request, "practices/correct_email.html", {"person": person, "form": form}, status=status
     )
+
+
+def _invitee_page(
+    request: HttpRequest,
+    person: access.Person,
+    form: CorrectEmailForm,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {"person": person, "form": form, "error": error}
+    return render(request, "practices/invitee.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitee(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Someone the user invited, while the invitation is open: how its email went, with
+    the address to correct (POST) and the invitation to send again."""
+    user = _user(request)
+    person = access.person_for_inviter(user, user_id)
+    form = CorrectEmailForm(request.POST or None)
+    if request.method == "GET":
+        return _invitee_page(request, person, form)
+    if not form.is_valid():
+        return _invitee_page(request, person, form, status=400)
+    try:
+        corrected = services.correct_invitee_email_as_inviter(
+            inviter=user, user_id=user_id, email=form.cleaned_data["email"]
+        )
+    except services.PeopleError as error:
+        form.add_error("email", str(error))
+        return _invitee_page(request, person, form, status=_error_status(error))
+    messages.success(
+        request,
+        f"The invitation now goes to {corrected.user.email}, with a new link; the link sent "
+        "to the old address no longer works.",
+    )
+    return redirect("messaging:inbox")
+
+
+@login_required
+@require_POST
+def invitee_resend(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _user(request)
+    try:
+        person = services.resend_invitation_as_inviter(inviter=user, user_id=user_id)
+    except services.PeopleError as error:
+        person = access.person_for_inviter(user, user_id)
+        return _invitee_page(
+            request, person, CorrectEmailForm(), error=str(error), status=_error_status(error)
+        )
+    messages.success(
+        request,
+        f"A fresh invitation link was sent to {person.user.email}; the old link no longer works.",
+    )
+    return redirect("messaging:inbox")
 
 
 @login_required

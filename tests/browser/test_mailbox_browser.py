@@ -19,6 +19,7 @@ import pytest
 from django.utils import dateformat, timezone
 from playwright.sync_api import Locator, Page, expect
 
+from securemail.messaging.tests.helpers import send
 from securemail.notifications.services import deliver_due
 from tests.browser.helpers import (
     click_middle,
@@ -109,7 +110,7 @@ def shown_time(moment: datetime) -> str:
 
 
 def slip_cells(page: Page, recipient_name: str) -> Locator:
-    """The delivery slip's cells for one recipient (Notified, Registered, Opened, Replied,
+    """The delivery slip's cells for one recipient (Email notice, Registered, Opened, Replied,
     Downloaded), after opening the slip."""
     slip = page.locator("details.slip")
     if slip.get_attribute("open") is None:
@@ -300,12 +301,19 @@ def test_delivery_slip_shows_opened_and_downloaded(
     cells = slip_cells(sender, "Pat Smith")
     notified, registered, opened, replied, downloaded = (cells.nth(i) for i in range(5))
     expect(cells).to_have_count(5)
-    expect(notified).to_have_text(SLIP_TIME)
+    # Nothing sent yet: the worker hasn't run.
+    expect(notified).to_have_text("queued")
     expect(registered).to_have_text("already a user")
     expect(opened).to_have_text("not yet")
     expect(replied).to_have_text("—")
     expect(downloaded).to_have_text("not yet")
     assert serious_axe_violations(sender) == []
+
+    assert deliver_due() == 1
+    sender.reload()
+    expect(slip_cells(sender, "Pat Smith").nth(0)).to_have_text(
+        re.compile(r"^\s*delivered to the mail server " + SLIP_TIME.pattern.strip("^$") + r"\s*$")
+    )
 
     reader = new_page()
     log_in(reader, base, patient.email, PASSWORD)
@@ -428,3 +436,24 @@ def test_leaving_the_to_field_looks_the_address_up_once(
     expect(role_select(page)).to_be_visible()
     page.wait_for_timeout(500)
     assert len(lookups) == 1
+
+
+def test_back_to_the_inbox_after_reading_shows_it_read(
+    doctor: Any, patient: Any, base: str, new_page: Any
+) -> None:
+    """Issue 11: after reading, the unread badge (and the row) count only what is still
+    unread, also when the reader comes back with the browser's Back button."""
+    send(doctor, patient, subject="First of two")
+    send(doctor, patient, subject="Second of two")
+    page = new_page()
+    log_in(page, base, patient.email, PASSWORD)
+    badge = page.get_by_role("navigation").locator(".badge")
+    expect(badge).to_have_text("2")
+
+    open_from_inbox(page, "First of two")
+    expect(badge).to_have_text("1")
+    page.go_back()
+
+    expect(page.get_by_role("link", name="Second of two")).to_be_visible()
+    expect(badge).to_have_text("1")
+    expect(page.locator("tr.unread")).to_have_count(1)

@@ -312,9 +312,13 @@ MATRIX = """
 /practice/people/<int:user_id>/manager/                             GET  302 403 403 403 403 200 404 302
 /practice/people/<int:user_id>/manager/                             POST 302 403 403 403 403 302 404 302
 /practice/people/<int:user_id>/plan/buy/                            GET  302 405 405 405 405 405 405 302
-/practice/people/<int:user_id>/plan/buy/                            POST 302 403 403 403 403 400 400 302
+/practice/people/<int:user_id>/plan/buy/                            POST 302 403 403 403 403 400 404 302
 /practice/people/<int:user_id>/plan/cancel/                         GET  302 405 405 405 405 405 405 302
 /practice/people/<int:user_id>/plan/cancel/                         POST 302 403 403 403 403 400 404 302
+/practice/invitations/<int:user_id>/                                GET  302 404 404 404 404 200 404 302
+/practice/invitations/<int:user_id>/                                POST 302 404 404 404 404 400 404 302
+/practice/invitations/<int:user_id>/resend/                         GET  302 405 405 405 405 405 405 302
+/practice/invitations/<int:user_id>/resend/                         POST 302 404 404 404 404 302 404 302
 /practice/audit/                                                    GET  302 403 403 403 403 200 200 302
 /practice/audit/                                                    POST 302 405 405 405 405 405 405 302
 /practice/audit/log.csv                                             GET  302 403 403 403 403 400 400 302
@@ -428,6 +432,8 @@ class World:
     # added and deleted (for restore).
     contact_id: uuid.UUID
     deleted_contact_id: uuid.UUID
+    # Invited by the manager, registration not finished.
+    invitee: User | None = None
     # The route being filled (a filler may depend on it).
     route: str = ""
 
@@ -491,6 +497,7 @@ def world(make_user: Any, practice: Practice, other_practice: Practice, own_file
         join_token=join_path.strip("/").rsplit("/", 1)[-1],
         contact_id=Contact.objects.get(owner=paid_doctor, email=patient.email).pk,
         deleted_contact_id=deleted_contact.pk,
+        invitee=User.objects.get(email="ivy.invited@mail.test"),
     )
 
 
@@ -502,7 +509,10 @@ FILLERS: dict[str, Callable[[World], Any]] = {
     "attachment_id": lambda w: w.attachment.pk,
     "draft_id": lambda w: w.draft_id,
     # The practices app: one of the practice's people (its staff member); a patient it wrote.
-    "user_id": lambda w: _pk(w.people["staff"]),
+    # (On the inviter's pages: the patient the manager invited, still registering.)
+    "user_id": lambda w: (
+        _pk(w.invitee) if w.route.startswith("/practice/invitations/") else _pk(w.people["staff"])
+    ),
     "patient_id": lambda w: _pk(w.people["patient"]),
     "subscription_id": lambda w: w.subscription.pk,
     "token": lambda w: w.join_token,

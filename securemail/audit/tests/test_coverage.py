@@ -544,6 +544,12 @@ COVERED: dict[Event, str] = {
     Event.KEY_RETIRED: _HERE,
     Event.AUDIT_LOG_EXPORTED: "securemail/practices/tests/test_audit_export.py",
     Event.DISCLOSURES_VIEWED: "securemail/practices/tests/test_disclosures.py",
+    Event.NOTIFICATION_NOT_DELIVERED: "securemail/notifications/tests/test_given_up.py",
+    Event.NOTIFICATION_BOUNCED: "securemail/notifications/tests/test_given_up.py",
+    Event.INVITATION_RESENT_BY_INVITER: "securemail/practices/tests/test_undelivered_invitation.py",
+    Event.INVITEE_EMAIL_CORRECTED_BY_INVITER: (
+        "securemail/practices/tests/test_undelivered_invitation.py"
+    ),
     Event.CONTACT_ADDED: "securemail/contacts/tests/test_contacts.py",
     Event.CONTACT_CHANGED: "securemail/contacts/tests/test_contacts.py",
     Event.CONTACT_DELETED: "securemail/contacts/tests/test_contacts.py",

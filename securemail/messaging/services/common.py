@@ -99,8 +99,11 @@ def signed_body(sender: User, body: str) -> str:
 def deliver_all(*, message: Message, recipients: list[Recipient]) -> list[Delivery]:
     """Put `message` in each recipient's mailbox, and queue the notification to those not
     invited by it (the invited got their welcome email): one insert for the deliveries,
-    one per distinct email."""
-    deliveries = Delivery.objects.bulk_create(
+    one per distinct email. Each delivery keeps its notification (for the slip)."""
+    notifications = queue_new_message_emails(
+        message=message, recipients=[r.user for r in recipients if r.notify]
+    )
+    return Delivery.objects.bulk_create(
         [
             Delivery(
                 message=message,
@@ -109,12 +112,11 @@ def deliver_all(*, message: Message, recipients: list[Recipient]) -> list[Delive
                 sent_at=message.sent_at,
                 expires_at=message.expires_at,
                 notified_at=message.sent_at,
+                notification=notifications.get(recipient.user.pk),
             )
             for recipient in recipients
         ]
     )
-    queue_new_message_emails(message=message, recipients=[r.user for r in recipients if r.notify])
-    return deliveries
 
 
 def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:

@@ -133,6 +133,37 @@ def test_deleting_a_reply_for_everyone_leaves_the_rest_of_the_conversation(
     )
 
 
+def test_the_conversations_starter_can_delete_it_from_a_reply_opened_in_the_inbox(
+    login: Any, doctor: User, patient: User, staff: User
+) -> None:
+    message, answer = _conversation_with_files(doctor, patient, staff)
+    client = login(doctor)
+
+    # The doctor opens the patient's reply (it is in their inbox), not their own message.
+    page = client.get(f"/m/{answer.pk}/").content.decode()
+
+    assert "Delete for everyone now" in page
+    assert f'action="/m/{message.pk}/delete/"' in page
+    assert "Removes this conversation from every recipient" in page
+    assert f'action="/m/{message.pk}/expiry/"' in page
+    assert client.post(f"/m/{message.pk}/delete/").status_code == 302
+    assert not Message.objects.exists()
+
+
+def test_a_reply_only_offers_its_own_sender_tools_to_whoever_wrote_it(
+    login: Any, doctor: User, patient: User, staff: User
+) -> None:
+    message, answer = _conversation_with_files(doctor, patient, staff)
+
+    # The patient wrote the reply: its tools act on the reply only, never the conversation.
+    patients_view = login(patient).get(f"/m/{answer.pk}/").content.decode()
+    assert f'action="/m/{answer.pk}/delete/"' in patients_view
+    assert f'action="/m/{message.pk}/delete/"' not in patients_view
+    assert "Removes this message from every recipient" in patients_view
+    # Staff wrote nothing: no sender's tools at all.
+    assert "Delete for everyone now" not in login(staff).get(f"/m/{answer.pk}/").content.decode()
+
+
 @pytest.mark.parametrize("persona", ["patient", "staff"])
 def test_a_recipient_cannot_delete_for_everyone(
     request: Any,

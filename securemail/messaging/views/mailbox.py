@@ -36,6 +36,7 @@ from securemail.messaging.views.common import (
     thread_items,
     unavailable,
 )
+from securemail.practices import access as practices_access
 
 FOLDER_TITLES = {"inbox": "Inbox", "archive": "Archive", "sent": "Sent", "drafts": "Drafts"}
 
@@ -116,6 +117,9 @@ def _received(request: HttpRequest, folder: str) -> HttpResponse:
             )
         )
     context = {"page": page, "rows": rows, "folder": folder, "title": FOLDER_TITLES[folder]}
+    if folder == "inbox" and user.practice_id is not None:
+        # Only people of a practice invite anyone: their invitations that did not arrive.
+        context["undelivered"] = practices_access.undelivered_invitations(user)
     return render(request, "messaging/mailbox.html", context)
 
 
@@ -184,11 +188,18 @@ def _slip_rows(dates: DateLabels, item: ThreadItem) -> list[dict[str, Any]]:
             for a in item.attachments
             if a.attachment.pk in row.downloads
         ]
+        notice = row.notice
         rows.append(
             {
                 "name": row.recipient.display_name,
+                "recipient_id": row.recipient.pk,
                 "cc": row.kind == "Cc",
-                "bounced": when(row.bounced_at, ""),
+                # How the email telling them went; a slip from before the state was kept
+                # shows when the email was queued.
+                "notice": notice.state.value if notice else "",
+                "notice_at": when(notice.at, "") if notice else "",
+                "undelivered": bool(notice and notice.undelivered),
+                "may_fix_invitation": row.may_fix_invitation,
                 "notified": when(row.notified_at, "—"),
                 "registered": (
                     when(row.registered_at, "not yet") if row.invited else "already a user"
@@ -246,17 +257,18 @@ def _thread_context(
     for item in items:
         item.slip = slips.get(item.message.pk)
     own = access.own_delivery_in(user, message, thread)
+    tools = access.sender_tools_target(user, message, thread)
     return {
         "message": message,
         "items": items,
         "cards": _thread_cards(user, items),
         "subject": items[0].content.subject,
         "delivery": own,
-        "is_sender": access.is_sender(user, message),
+        "tools_message": tools,
         "can_forward": entitlements.allows(user, Feature.FORWARD),
         "can_reply_all": entitlements.allows(user, Feature.REPLY_ALL),
-        "expiry_form": ExpiryForm(user=user, sent_at=message.sent_at, expires_at=message.expires_at)
-        if access.is_sender(user, message)
+        "expiry_form": ExpiryForm(user=user, sent_at=tools.sent_at, expires_at=tools.expires_at)
+        if tools is not None
         else None,
     }
 
