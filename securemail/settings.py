@@ -33,7 +33,9 @@ if not SECUREMAIL_BASE_URL:
             "SECUREMAIL_BASE_URL must be set when DEBUG is off: every emailed link is built "
             "from it."
         )
-    SECUREMAIL_BASE_URL = f"http://127.0.0.1:{env_int('PORT', 8000)}"
+    # localhost, not 127.0.0.1: passkeys need a domain name (a browser refuses an IP address
+    # as the relying party).
+    SECUREMAIL_BASE_URL = f"http://localhost:{env_int('PORT', 8000)}"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
@@ -74,6 +76,7 @@ MIDDLEWARE = [
     "securemail.core.headers.NullOriginOfOwnPagesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "securemail.accounts.security.middleware.TwoStepRequiredMiddleware",
     "securemail.console.middleware.OperatorsStayInTheConsole",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -235,6 +238,12 @@ SECUREMAIL_CATCHER_ENABLED = DEBUG and env_bool("SECUREMAIL_CATCHER", True)
 SMS_PROVIDER = env_str("SMS_PROVIDER", "local" if DEBUG else "")
 if SMS_PROVIDER not in {"local", "twilio"}:
     raise ImproperlyConfigured("SMS_PROVIDER must be 'local' or 'twilio'.")
+# Passkeys (WebAuthn): the relying party id, a domain name that the site's host is or ends
+# with. Default: the host of SECUREMAIL_BASE_URL ("localhost" for a bare IP address, which
+# browsers refuse). Passkeys registered under one id only work under that id.
+SECUREMAIL_WEBAUTHN_RP_ID = env_str("SECUREMAIL_WEBAUTHN_RP_ID")
+SECUREMAIL_WEBAUTHN_RP_NAME = env_str("SECUREMAIL_WEBAUTHN_RP_NAME", "SecureMail")
+
 # Verification codes go only to phones in these countries (ISO 3166 codes, e.g. "US,CA");
 # empty: every country. Numbers that are no person's phone never get one (core.phones).
 SECUREMAIL_CODE_COUNTRIES = [code.upper() for code in env_list("SECUREMAIL_CODE_COUNTRIES")]
@@ -338,6 +347,12 @@ SECUREMAIL_MAX_FAILED_LOGINS = 5
 # A browser that logged in to an account is known to it for this long (accounts.devices):
 # the lock those wrong passwords set doesn't apply to it.
 SECUREMAIL_KNOWN_BROWSER_DAYS = 365
+# Two-step login: the second step must follow the password within this many minutes; a
+# sensitive action (email, phone, password, two-step settings, plans, audit exports) needs
+# a login or a re-authentication within this many minutes.
+SECUREMAIL_SECOND_STEP_MINUTES = 10
+SECUREMAIL_FRESH_LOGIN_MINUTES = 10
+SECUREMAIL_RECOVERY_CODES = 10
 # Operators see every account in the console: their passwords are longer (NIST SP 800-63B's
 # 15 for a single factor, rounded up).
 SECUREMAIL_OPERATOR_PASSWORD_LENGTH = 16
@@ -370,6 +385,14 @@ SECUREMAIL_RATE_LIMITS = {
     "purchase": "10/h",
     # Links sent again or to a corrected address, by the user manager or the inviter (per sender).
     "manager_link": "30/h",
+    # Two-step login: every second-step try (per account and per client address), the
+    # text-message codes sent (per account and per number), passkey sign-ins without a
+    # password (per client address), re-authentication tries (per account), email changes.
+    "second_step": "10/5m",
+    "text_code_send": "5/h",
+    "passkey_sign_in": "20/5m",
+    "reauthenticate": "10/5m",
+    "email_change": "5/h",
 }
 
 # Security headers (HTTPS, HSTS, CSP and friends).

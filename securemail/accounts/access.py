@@ -3,7 +3,15 @@
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode
 
-from securemail.accounts.models import PasswordLink, User
+from securemail.accounts.models import (
+    AuthenticatorApp,
+    Passkey,
+    PasswordLink,
+    RecoveryCode,
+    TwoStep,
+    TwoStepMethod,
+    User,
+)
 from securemail.core import tokens
 
 
@@ -68,3 +76,64 @@ def is_operator(user: object) -> bool:
     console lets in only them, and they reach nothing but the console (console.middleware);
     the services operators call check it again."""
     return isinstance(user, User) and user.is_active and user.is_operator
+
+
+# --- two-step login --------------------------------------------------------------------------
+
+
+def two_step_of(user: User) -> TwoStep | None:
+    """The person's two-step login settings (None before they ever set any up)."""
+    return TwoStep.objects.filter(user_id=user.pk).first()
+
+
+def second_step_needed(user: User) -> bool:
+    """The password alone doesn't open this account: it has two-step login on."""
+    return TwoStep.objects.filter(user_id=user.pk).exclude(method="").exists()
+
+
+def two_step_required(user: User) -> bool:
+    """The rule of who must use two-step login: every operator of the console, and the
+    doctors and staff of a practice whose user manager requires it."""
+    if is_operator(user):
+        return True
+    practice = user.practice if user.practice_id else None
+    return bool(
+        practice is not None
+        and practice.require_two_step
+        and user.kind in {User.Kind.DOCTOR, User.Kind.STAFF}
+    )
+
+
+def must_set_up_two_step(user: User) -> bool:
+    """Required to use two-step login and hasn't set it up: until they do, they reach only
+    the page that sets it up (accounts.security.middleware)."""
+    return two_step_required(user) and not second_step_needed(user)
+
+
+def confirmed_app(user: User) -> AuthenticatorApp | None:
+    return AuthenticatorApp.objects.filter(user_id=user.pk, confirmed_at__isnull=False).first()
+
+
+def passkeys_of(user: User) -> list[Passkey]:
+    return list(Passkey.objects.filter(user_id=user.pk))
+
+
+def recovery_codes_left(user: User) -> int:
+    return RecoveryCode.objects.filter(user_id=user.pk, used_at__isnull=True).count()
+
+
+def second_step_methods(user: User) -> list[str]:
+    """The ways this person can do the second step, their chosen one first (recovery codes
+    are always offered besides)."""
+    two_step = two_step_of(user)
+    if two_step is None or not two_step.is_on:
+        return []
+    available = []
+    if confirmed_app(user) is not None:
+        available.append(TwoStepMethod.APP)
+    if two_step.text_enabled and user.phone and user.phone_verified_at:
+        available.append(TwoStepMethod.TEXT)
+    if Passkey.objects.filter(user_id=user.pk).exists():
+        available.append(TwoStepMethod.PASSKEY)
+    available.sort(key=lambda method: method != two_step.method)
+    return [str(method) for method in available]

@@ -3,7 +3,7 @@ from typing import Any, override
 from django.contrib.auth.backends import BaseBackend
 from django.http import HttpRequest
 
-from securemail.accounts import services
+from securemail.accounts import access, services
 from securemail.accounts.models import User
 
 
@@ -22,7 +22,11 @@ class EmailBackend(BaseBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> User | None:
-        return services.authenticate_password(email=username or "", password=password or "")
+        user = services.authenticate_password(email=username or "", password=password or "")
+        # A password alone never opens an account with two-step login on.
+        if user is not None and access.second_step_needed(user):
+            return None
+        return user
 
     def user_can_authenticate(self, user: User) -> bool:
         return services.may_log_in(user)

@@ -13,7 +13,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from securemail.accounts import devices
-from securemail.accounts.access import is_operator, user_of_expired_set_password_link
+from securemail.accounts.access import (
+    is_operator,
+    second_step_needed,
+    user_of_expired_set_password_link,
+)
 from securemail.accounts.emails import queue_set_password_email, set_password_url
 from securemail.accounts.models import PasswordLink, User, normalize_email
 from securemail.accounts.validators import validate_new_password
@@ -63,7 +67,11 @@ def log_in(*, email: str, password: str, client_ip: str, device: str = "") -> Us
 
     Every failed login costs the same: exactly one password hash verification of the
     configured hasher, whether the address is unknown, invited, not registered to the end,
-    locked, inactive, or the password is wrong."""
+    locked, inactive, or the password is wrong.
+
+    For an account with two-step login on (access.second_step_needed), the returned user
+    is not logged in yet: the caller asks the second step (accounts.security.session), and
+    the login is recorded (and earlier wrong tries forgiven) only after it."""
     email = normalize_email(email)
     user = User.objects.filter(email=email).first() if email else None
     known = devices.known_browser(device, user) if device and user is not None else None
@@ -106,6 +114,12 @@ def _too_many(limited: ratelimit.RateLimited) -> str:
     return f"Too many login attempts. {wait}."
 
 
+def is_known_browser(*, user: User, device: str) -> bool:
+    """Whether the browser with this device cookie logged in to `user` before (the lock
+    doesn't apply to it, and its wrong tries count against it alone)."""
+    return bool(device) and devices.known_browser(device, user) is not None
+
+
 def remember_browser(*, user: User, device: str = "") -> str:
     """After `user` logged in: the browser's new device cookie (accounts.devices), which
     makes it a browser known to this account (the caller sets it on the response)."""
@@ -135,6 +149,18 @@ def _check_password(
         verify_nobodys_password(password)
         right = False
     if user is not None and right and may_log_in(user, past_the_lock=known_browser):
+        if second_step_needed(user):
+            # The password alone doesn't open this account: the login finishes with the
+            # second step (accounts.security.signin), and only then are earlier wrong tries
+            # forgiven (else wrong codes and a fresh right password would guess forever).
+            audit.record(
+                Event.LOGIN_PASSWORD_ACCEPTED,
+                actor_id=user.pk,
+                practice_id=user.practice_id,
+                client_ip=client_ip,
+                data={"browser": "known"} if known_browser else {},
+            )
+            return user
         record_successful_login(user=user, client_ip=client_ip, known_browser=known_browser)
         return user
     record_failed_login(user=user, client_ip=client_ip, known_browser=known_browser)

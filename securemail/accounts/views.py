@@ -13,9 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from securemail.accounts import access, devices, services
+from securemail.accounts import access, services
 from securemail.accounts.forms import ChoosePasswordForm, LoginForm, PasswordLinkForm, ProfileForm
 from securemail.accounts.models import User
+from securemail.accounts.security import session
 from securemail.core.headers import no_referrer
 from securemail.core.http import client_ip
 
@@ -31,7 +32,7 @@ def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        device = request.COOKIES.get(devices.COOKIE_NAME, "")
+        device = session.device_cookie(request)
         try:
             user = services.log_in(
                 email=form.cleaned_data["username"],
@@ -45,26 +46,20 @@ def login(request: HttpRequest) -> HttpResponse:
         except services.LoginRefused as error:
             form.add_error(None, str(error))
         else:
+            if access.second_step_needed(user):
+                session.begin_second_step(
+                    request,
+                    user=user,
+                    next_url=next_url,
+                    known_browser=services.is_known_browser(user=user, device=device),
+                )
+                return redirect("accounts:second_step")
             auth_login(request, user, backend="securemail.accounts.backends.EmailBackend")
             response = redirect(next_url)
-            _set_device_cookie(response, services.remember_browser(user=user, device=device))
+            session.keep_browser_known(request, response, user)
             return response
     context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
     return render(request, "accounts/login.html", context, status=status)
-
-
-def _set_device_cookie(response: HttpResponse, value: str) -> None:
-    """The browser's device cookie (accounts.devices): sent back to the login page only,
-    never readable by scripts, Secure with DEBUG off, kept for the known-browser days."""
-    response.set_cookie(
-        devices.COOKIE_NAME,
-        value,
-        max_age=devices.max_age(),
-        path=reverse("accounts:login"),
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -27,6 +27,11 @@ class Limits:
     max_failed_logins: int
     # A browser that logged in to an account is known to it (past the lock) this many days.
     known_browser_days: int
+    # Two-step login: minutes to finish the second step after the password; minutes a
+    # login or re-authentication counts as recent for sensitive actions; recovery codes.
+    second_step_minutes: int
+    fresh_login_minutes: int
+    recovery_codes: int
     # An operator's password has at least this many characters (everyone's: 8).
     operator_password_length: int
     # Sessions end after this many idle minutes.
@@ -56,6 +61,9 @@ def limits() -> Limits:
         password_link_hours=settings.SECUREMAIL_PASSWORD_LINK_HOURS,
         max_failed_logins=settings.SECUREMAIL_MAX_FAILED_LOGINS,
         known_browser_days=settings.SECUREMAIL_KNOWN_BROWSER_DAYS,
+        second_step_minutes=settings.SECUREMAIL_SECOND_STEP_MINUTES,
+        fresh_login_minutes=settings.SECUREMAIL_FRESH_LOGIN_MINUTES,
+        recovery_codes=settings.SECUREMAIL_RECOVERY_CODES,
         operator_password_length=settings.SECUREMAIL_OPERATOR_PASSWORD_LENGTH,
         idle_minutes=settings.SESSION_COOKIE_AGE // 60,
         max_attachment_mb=settings.SECUREMAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024),

@@ -24,6 +24,11 @@ class NotificationKind(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Payment failed"
     CARD_EXPIRING = "card_expiring", "Card about to expire"
     INVOICE_LIST = "invoice_list", "Invoice list"
+    # accounts.emails: what changed about an account's security (no codes in it); the link
+    # confirming a new address; the second step's code by text message
+    SECURITY_NOTICE = "security_notice", "Account security notice"
+    EMAIL_CHANGE = "email_change", "Link confirming a new email address"
+    SIGN_IN_CODE = "sign_in_code", "Code by text message"
 
 
 class OutboxEntry(SealedRow, models.Model):

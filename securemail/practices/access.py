@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from securemail.accounts.models import Practice, User
+from securemail.accounts.models import Practice, TwoStep, User
 from securemail.billing.access import live_plans_of
 from securemail.billing.entitlements import Feature, allows, may_have_plan
 from securemail.billing.models import Subscription
@@ -79,6 +79,8 @@ class Person:
     is_member: bool
     # Their plan being bought or in force (billing), if any.
     subscription: Subscription | None = None
+    # Whether they have two-step login on.
+    two_step_on: bool = False
 
     @property
     def role(self) -> str:
@@ -215,12 +217,18 @@ def _people(practice_id: int, users: list[User]) -> list[Person]:
         )
     }
     plans = live_plans_of(users)
+    two_step_on = set(
+        TwoStep.objects.filter(user__in=[user.pk for user in users])
+        .exclude(method="")
+        .values_list("user_id", flat=True)
+    )
     people = [
         Person(
             user=user,
             invitation=invitations.get(user.pk),
             is_member=user.practice_id == practice_id,
             subscription=plans.get(user.pk),
+            two_step_on=user.pk in two_step_on,
         )
         for user in users
     ]
@@ -228,7 +236,7 @@ def _people(practice_id: int, users: list[User]) -> list[Person]:
 
 
 def people_of(manager: User) -> PracticePeople:
-    """The user manager's page: the practice's members and its invitees elsewhere, in three
+    """The user manager's page: the practice's members and its invitees elsewhere, in four
     queries whatever their number. NotPracticeManager for anyone but the manager."""
     practice = managed_practice(manager)
     people = _people(practice.pk, list(_reachable(practice.pk)))

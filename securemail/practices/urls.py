@@ -6,6 +6,7 @@ app_name = "practices"
 urlpatterns = [
     path("settings/", views.practice_settings, name="settings"),
     path("people/", views.people, name="people"),
+    path("people/two-step/", views.two_step_policy, name="two_step_policy"),
     path("people/<int:user_id>/resend/", views.resend_invitation, name="resend"),
     path("people/<int:user_id>/email/", views.correct_email, name="correct_email"),
     path("people/<int:user_id>/unlock/", views.unlock, name="unlock"),

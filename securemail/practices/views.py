@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from securemail.accounts.models import User
+from securemail.accounts.security.reauth import recent_login_required
 from securemail.billing.errors import (
     PROCESSOR_UNAVAILABLE_MESSAGE,
     AlreadyPaid,
@@ -29,7 +30,12 @@ from securemail.billing.errors import (
 from securemail.billing.forms import BuyForm
 from securemail.practices import access, audit_export, services
 from securemail.practices import disclosures as disclosures_of
-from securemail.practices.forms import AuditRangeForm, CorrectEmailForm, PracticeSettingsForm
+from securemail.practices.forms import (
+    AuditRangeForm,
+    CorrectEmailForm,
+    PracticeSettingsForm,
+    TwoStepPolicyForm,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -62,10 +68,12 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _people_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
+    people = access.people_of(_user(request))
+    policy = TwoStepPolicyForm(initial={"require_two_step": people.practice.require_two_step})
     return render(
         request,
         "practices/people.html",
-        {"people": access.people_of(_user(request)), "error": error},
+        {"people": people, "error": error, "two_step_form": policy},
         status=status,
     )
 
@@ -75,6 +83,31 @@ def _people_page(request: HttpRequest, *, error: str = "", status: int = 200) ->
 def people(request: HttpRequest) -> HttpResponse:
     """The user manager's page: the practice's people, their state and what can be done."""
     return _people_page(request)
+
+
+@login_required
+@recent_login_required(return_to="practices:people")
+@require_POST
+def two_step_policy(request: HttpRequest) -> HttpResponse:
+    """The switch on the people page: must the practice's doctors and staff use two-step
+    login?"""
+    user = _user(request)
+    access.managed_practice(user)
+    form = TwoStepPolicyForm(request.POST)
+    required = form.is_valid() and form.cleaned_data["require_two_step"]
+    try:
+        services.set_two_step_policy(manager=user, required=required)
+    except services.PeopleError as error:
+        return _people_page(request, error=str(error), status=400)
+    if required:
+        messages.success(
+            request,
+            "Two-step login is now required: doctors and staff without it set it up before "
+            "they can go on.",
+        )
+    else:
+        messages.success(request, "Two-step login is no longer required.")
+    return redirect("practices:people")
 
 
 @login_required
@@ -216,6 +249,7 @@ def hand_over(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @login_required
+@recent_login_required(return_to="practices:people")
 @require_POST
 def buy_plan(request: HttpRequest, user_id: int) -> HttpResponse:
     """Buy a plan for one of the practice's people: off to the card page."""
@@ -240,6 +274,7 @@ def buy_plan(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @login_required
+@recent_login_required(return_to="practices:people")
 @require_POST
 def cancel_plan(request: HttpRequest, user_id: int) -> HttpResponse:
     try:
@@ -294,6 +329,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@recent_login_required(return_to="practices:audit")
 @require_GET
 def audit_log_csv(request: HttpRequest) -> HttpResponseBase:
     """The practice's audit log for the chosen days, as CSV (audited). Bad dates: 400."""

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from securemail.accounts.models import User
+from securemail.accounts.tests.twostep import app_secret, turn_on_app
 from securemail.core import crypto
 from securemail.messaging import services
 from securemail.messaging.content import (
@@ -227,6 +228,7 @@ def test_every_table_holding_wrapped_keys_is_covered_by_rewrap() -> None:
         "messaging.Draft",
         "notifications.OutboxEmail",
         "notifications.OutboxText",
+        "accounts.AuthenticatorApp",
         "contacts.Contact",
     }
 
@@ -258,6 +260,7 @@ def test_rewrap_moves_a_row_of_every_sealed_table_and_skips_none(
         text="code 123456",
         kind=NotificationKind.VERIFICATION_CODE,
     )
+    secret = turn_on_app(doctor)
     call_command("keys", "add")
 
     with caplog.at_level("WARNING", logger="securemail.ops.keys"):
@@ -277,3 +280,4 @@ def test_rewrap_moves_a_row_of_every_sealed_table_and_skips_none(
     key = crypto.unwrap_data_key(bytes(text.wrapped_key or b""), context=text.key_context())
     sealed = bytes(text.sealed_payload or b"")
     assert crypto.open_sealed(key, sealed, context=text.sealed_context("payload")) == "code 123456"
+    assert app_secret(doctor) == secret

@@ -243,3 +243,43 @@ def test_a_known_browser_opens_no_account_that_is_not_open(doctor: User) -> None
 
     assert _refused(log_in(owner, doctor.email))
     assert not is_logged_in_as(owner, doctor)
+
+
+# --- with two-step login on: the second step is part of the login the cookie follows --------
+
+
+def test_a_known_browser_gets_past_the_lock_through_the_second_step_and_stays_known(
+    doctor: User,
+) -> None:
+    from securemail.accounts.models import TwoStepMethod
+    from securemail.accounts.tests.twostep import (
+        code_at,
+        fresh_code,
+        post_code,
+        post_password,
+        turn_on_app,
+    )
+
+    secret = turn_on_app(doctor)
+    owner = Client()
+    assert post_password(owner, doctor.email).status_code == 302
+    # The cookie comes with the end of the login, after the second step.
+    assert devices.COOKIE_NAME not in owner.cookies
+    finished = post_code(owner, TwoStepMethod.APP, fresh_code(secret))
+    assert finished.status_code == 302
+    assert owner.cookies[devices.COOKIE_NAME].value
+    assert owner.post("/accounts/logout/").status_code == 302
+
+    _lock_from_an_unknown_browser(doctor)
+
+    # A stranger with the right password is refused before any second step.
+    stranger = Client()
+    assert _refused(post_password(stranger, doctor.email))
+    assert not is_logged_in_as(stranger, doctor)
+    # The owner's browser: the password, then the code, and in.
+    assert post_password(owner, doctor.email)["Location"] == "/accounts/login/second-step/"
+    with time_machine.travel(timezone.now() + timedelta(seconds=60)):
+        assert post_code(owner, TwoStepMethod.APP, code_at(secret)).status_code == 302
+        assert is_logged_in_as(owner, doctor)
+    doctor.refresh_from_db()
+    assert doctor.locked_at is not None  # still locked for everyone else

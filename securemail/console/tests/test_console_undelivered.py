@@ -39,7 +39,8 @@ def test_operators_list_the_emails_given_up_without_their_content(
     waiting, _ = queue_password_email(staff)
     smtp_server.refuse[staff.email] = "451 4.3.0 Temporary local problem"
     deliver_due()
-    assert {e.pk: e.status for e in OutboxEmail.objects.all()} == {
+    mine = [delivered.pk, bounced.pk, failed.pk, waiting.pk]
+    assert {e.pk: e.status for e in OutboxEmail.objects.filter(pk__in=mine)} == {
         delivered.pk: OutboxEmail.Status.SENT,
         bounced.pk: OutboxEmail.Status.BOUNCED,
         failed.pk: OutboxEmail.Status.FAILED,

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.dateformat import DateFormat
 from django.utils.dates import MONTHS_3
 from django.utils.timezone import localtime
@@ -48,6 +49,7 @@ class DateLabels:
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
+        self.today = localtime(timezone.now(), zone).date()
         self.months = ["", *(str(MONTHS_3[month]).title() for month in range(1, 13))]
         self.am, self.pm = _("AM"), _("PM")
 
@@ -63,6 +65,16 @@ class DateLabels:
         """ "M j, Y"."""
         local = localtime(value, self.zone)
         return f"{self.months[local.month]} {local.day}, {local.year:04d}"
+
+    def compact(self, value: datetime) -> str:
+        """What a mailbox row shows on a phone: "g:i A" for today, "M j" for this year,
+        else "M j, Y"."""
+        local = localtime(value, self.zone)
+        if local.date() == self.today:
+            return self._clock(local)
+        if local.year == self.today.year:
+            return self.day(local)
+        return self.full_day(local)
 
     def short(self, value: datetime) -> str:
         """ "M j g:i A"."""
@@ -93,6 +105,7 @@ def _folder_row(
         "href": message_url(message.pk),
         "subject": subject_or_placeholder(message),
         "sent": dates.moment(message.sent_at),
+        "sent_compact": dates.compact(message.sent_at),
         "expires": dates.day(message.expires_at),
     }
 
@@ -164,6 +177,7 @@ def sent(request: HttpRequest) -> HttpResponse:
 @require_GET
 def drafts(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
+    dates = DateLabels(user.zone)
     rows = []
     for draft in access.drafts(user):
         try:
@@ -171,7 +185,7 @@ def drafts(request: HttpRequest) -> HttpResponse:
         except DecryptionError:
             logger.error("messaging: %s can't be opened", draft)
             fields = {"subject": "(this draft can't be shown)", "to": ""}
-        rows.append({"draft": draft, "fields": fields})
+        rows.append({"draft": draft, "fields": fields, "saved": dates.compact(draft.updated_at)})
     return render(
         request, "messaging/drafts.html", {"rows": rows, "folder": "drafts", "title": "Drafts"}
     )

@@ -107,6 +107,7 @@ def _row(dates: DateLabels, hit: Hit, words: Sequence[str]) -> dict[str, Any]:
         "snippet": body,
         "folder": folder,
         "sent": dates.moment(message.sent_at),
+        "sent_compact": dates.compact(message.sent_at),
         "expires": dates.day(message.expires_at),
     }
 

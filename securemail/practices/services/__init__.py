@@ -1,7 +1,8 @@
 """The only writers of a practice's settings and of what its user manager does to its
 people, one module per flow:
 
-- `policy`: the practice's settings (whether its invitees verify a phone);
+- `policy`: the practice's settings (whether its invitees verify a phone, whether its
+  doctors and staff must use two-step login);
 - `people`: invitations sent again or to a corrected address (by the manager, or by
   whoever sent them), unlocking an account, handing the user manager's role to someone
   else;
@@ -27,7 +28,10 @@ from securemail.practices.services.people import (
     unlock_account,
 )
 from securemail.practices.services.plans import buy_plan_for, cancel_plan_for
-from securemail.practices.services.policy import set_phone_verification_policy
+from securemail.practices.services.policy import (
+    set_phone_verification_policy,
+    set_two_step_policy,
+)
 from securemail.practices.services.records import record_disclosures_produced, record_log_export
 
 __all__ = [
@@ -43,5 +47,6 @@ __all__ = [
     "resend_invitation",
     "resend_invitation_as_inviter",
     "set_phone_verification_policy",
+    "set_two_step_policy",
     "unlock_account",
 ]
