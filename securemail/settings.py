@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "securemail.billing",
     "securemail.onboarding",
     "securemail.practices",
+    "securemail.contacts",
     "securemail.messaging",
     "securemail.ops",
     "securemail.console",
@@ -336,6 +337,8 @@ SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES = (
     env_int("SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_MB", 50) * 1024 * 1024
 )
 SECUREMAIL_MAX_ATTACHMENTS = 10
+SECUREMAIL_MAX_CONTACTS = 5000
+SECUREMAIL_CONTACT_RESTORE_DAYS = 30
 SECUREMAIL_MAX_EXPIRY_DAYS = 30
 SECUREMAIL_MAX_RECIPIENTS = 20
 SECUREMAIL_CODE_MINUTES = 10

@@ -132,3 +132,9 @@ class Event(models.TextChoices):
         "practices:practice:two_step",
         "Practice's two-step login requirement changed",
     )
+    # contacts (issue 11): a person's own address book (ids only, never a name or a note)
+    CONTACT_ADDED = "contacts:contact:add", "Contact added"
+    CONTACT_CHANGED = "contacts:contact:change", "Contact changed"
+    CONTACT_DELETED = "contacts:contact:delete", "Contact deleted"
+    CONTACT_RESTORED = "contacts:contact:restore", "Deleted contact restored"
+    CONTACTS_PURGED = "contacts:contact:purge", "Deleted contacts past their restore time removed"

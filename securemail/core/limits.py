@@ -45,6 +45,10 @@ class Limits:
     # while emails wait for an unreachable mail relay, it is tried this often.
     outbox_lease_seconds: int
     relay_probe_seconds: int
+    # Contacts one person keeps (besides those they exchanged messages with), and the days
+    # a deleted contact can still be restored.
+    max_contacts: int
+    contact_restore_days: int
 
 
 def limits() -> Limits:
@@ -68,6 +72,8 @@ def limits() -> Limits:
         max_attachments=settings.SECUREMAIL_MAX_ATTACHMENTS,
         outbox_lease_seconds=settings.SECUREMAIL_OUTBOX_LEASE_SECONDS,
         relay_probe_seconds=settings.SECUREMAIL_RELAY_PROBE_SECONDS,
+        max_contacts=settings.SECUREMAIL_MAX_CONTACTS,
+        contact_restore_days=settings.SECUREMAIL_CONTACT_RESTORE_DAYS,
     )
 
 

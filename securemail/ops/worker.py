@@ -8,6 +8,7 @@ from django.db import close_old_connections
 
 from securemail.accounts import services as accounts
 from securemail.billing import services as billing
+from securemail.contacts import services as contacts
 from securemail.core import shred
 from securemail.messaging import services as messaging
 from securemail.messaging.services import expire_due_messages, expire_old_drafts
@@ -20,7 +21,7 @@ PERIODIC_SECONDS = 60
 def periodic() -> None:
     """Expire due messages, then destroy the shredding keys of days that have ended; renew
     due plans, remind of expiring cards, close checkouts never paid; delete set-password
-    links long expired."""
+    links long expired; remove deleted contacts past their restore time."""
     expire_due_messages()
     expire_old_drafts()
     shred.advance()
@@ -29,6 +30,7 @@ def periodic() -> None:
     billing.abandon_stale_checkouts()
     sweep_upload_leftovers()
     accounts.sweep_password_links()
+    contacts.purge_deleted()
 
 
 def sweep_upload_leftovers() -> int:

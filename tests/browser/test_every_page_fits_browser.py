@@ -62,6 +62,11 @@ WALKED = {
     "/sent/",
     "/drafts/",
     "/compose/",
+    "/search/",
+    "/contacts/",
+    "/contacts/add/",
+    "/contacts/deleted/",
+    "/contacts/<uuid:contact_id>/",
     "/m/<uuid:message_id>/",
     "/m/<uuid:message_id>/print/",
     "/m/<uuid:message_id>/forward/",
@@ -125,6 +130,9 @@ NOT_PAGES = {
     "/drafts/<uuid:draft_id>/discard/": POST_ONLY,
     "/compose/lookup/": "htmx's POST for the role selects (walked inside Compose)",
     "/compose/draft/": "htmx's POST saving a draft (its status line is part of Compose)",
+    "/contacts/suggest/": "htmx's POST for To's and Cc's suggestions (walked inside Compose)",
+    "/contacts/<uuid:contact_id>/delete/": POST_ONLY,
+    "/contacts/<uuid:contact_id>/restore/": POST_ONLY,
     "/m/<uuid:message_id>/reply/": POST_ONLY,
     "/m/<uuid:message_id>/archive/": POST_ONLY,
     "/m/<uuid:message_id>/hide/": POST_ONLY,
@@ -578,6 +586,7 @@ def doctor_pages(walk: Walk, world: World) -> None:
     page.get_by_text("Delivery slip").first.click()
     walk.check(page, LONG_SUBJECT)
     walk.visit(page, f"/m/{world.consult.pk}/forward/", "Forward a secure message")
+    contacts_and_search_pages(walk, page)
     # More files than one post may carry: the page saying how many one message takes.
     walk.visit(page, "/compose/", "New secure message")
     files = [
@@ -587,6 +596,40 @@ def doctor_pages(walk: Walk, world: World) -> None:
     page.get_by_role("button", name="Send securely").click()
     walk.check(page, "Too many files")
     page.context.close()
+
+
+def contacts_and_search_pages(walk: Walk, page: Page) -> None:
+    """The doctor's contacts (the patient they wrote with, one added and deleted), the
+    suggestions To shows, and search: results, and a search that finds nothing to look for."""
+    walk.visit(page, "/contacts/", "Contacts")
+    walk.visit(page, "/contacts/add/", "Add contact")
+    page.get_by_role("button", name="Add contact").click()
+    walk.check(page, "Add contact")
+    page.get_by_label("Name").fill("Nora Quinn-Oyelaran")
+    page.get_by_label("Email address").fill("nora.quinn-oyelaran@a-rather-long-domain.test")
+    page.get_by_label("Practice").fill("Quinn Family and Cosmetic Dentistry")
+    page.get_by_label("Note").fill("Prefers morning appointments.")
+    page.get_by_role("button", name="Add contact").click()
+    walk.check(page, "Contacts")
+    page.get_by_role("link", name="Edit Nora Quinn-Oyelaran").click()
+    walk.check(page, "Edit contact")
+    page.get_by_role("button", name="Delete contact").click()
+    walk.visit(page, "/contacts/deleted/", "Deleted contacts")
+    walk.visit(page, "/compose/", "New secure message")
+    to = page.get_by_label("To", exact=True)
+    to.click()
+    to.press_sequentially("pat")
+    expect(page.get_by_role("listbox", name="Suggested contacts")).to_be_visible()
+    walk.check(page, "New secure message")
+    walk.visit(page, "/search/", "Search")
+    page.get_by_label("Search your mailbox").fill("implant")
+    page.get_by_role("button", name="Search", exact=True).last.click()
+    expect(page.locator("table.search-results")).to_be_visible()
+    walk.check(page, "Search")
+    page.get_by_label("Search your mailbox").fill("?!")
+    page.get_by_role("button", name="Search", exact=True).last.click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    walk.check(page, "Search")
 
 
 def pay_with(page: Page, number: str) -> None:

@@ -40,6 +40,9 @@ from securemail.accounts.models import Passkey, Practice, User
 from securemail.accounts.tests.twostep import turn_on_app
 from securemail.billing.models import Subscription
 from securemail.billing.tests.helpers import buy
+from securemail.contacts import services as contacts
+from securemail.contacts.details import Details
+from securemail.contacts.models import Contact
 from securemail.messaging import services as messaging
 from securemail.messaging.models import Attachment
 from securemail.messaging.tests.helpers import send_with_files
@@ -250,6 +253,22 @@ MATRIX = """
 /m/<uuid:message_id>/expiry/                                        POST 302 400 404 400 404 404 404 302
 /m/<uuid:message_id>/a/<uuid:attachment_id>/                        GET  302 200 404 200 404 404 404 302
 /m/<uuid:message_id>/a/<uuid:attachment_id>/                        POST 302 405 405 405 405 405 405 302
+/search/                                                            GET  302 200 200 200 200 200 200 302
+/search/                                                            POST 302 400 400 400 400 400 400 302
+/contacts/                                                          GET  302 200 200 200 200 200 200 302
+/contacts/                                                          POST 302 200 200 200 200 200 200 302
+/contacts/add/                                                      GET  302 200 200 200 200 200 200 302
+/contacts/add/                                                      POST 302 400 400 400 400 400 400 302
+/contacts/deleted/                                                  GET  302 200 200 200 200 200 200 302
+/contacts/deleted/                                                  POST 302 405 405 405 405 405 405 302
+/contacts/suggest/                                                  GET  302 405 405 405 405 405 405 302
+/contacts/suggest/                                                  POST 302 400 400 400 400 400 400 302
+/contacts/<uuid:contact_id>/                                        GET  302 404 404 200 404 404 404 302
+/contacts/<uuid:contact_id>/                                        POST 302 404 404 302 404 404 404 302
+/contacts/<uuid:contact_id>/delete/                                 GET  302 405 405 405 405 405 405 302
+/contacts/<uuid:contact_id>/delete/                                 POST 302 404 404 302 404 404 404 302
+/contacts/<uuid:contact_id>/restore/                                GET  302 405 405 405 405 405 405 302
+/contacts/<uuid:contact_id>/restore/                                POST 302 404 404 302 404 404 404 302
 /accounts/login/                                                    GET  200 302 302 302 302 302 302 302
 /accounts/login/                                                    POST 200 302 302 302 302 302 302 302
 /accounts/profile/                                                  GET  302 200 200 200 200 200 200 302
@@ -462,6 +481,10 @@ class World:
     subscription: Subscription
     join_token: str
     passkey_id: int
+    # The paid doctor's contact of the patient (they exchanged a message), and one they
+    # added and deleted (for restore).
+    contact_id: uuid.UUID
+    deleted_contact_id: uuid.UUID
     # Invited by the manager, registration not finished.
     invitee: User | None = None
     # The route being filled (a filler may depend on it).
@@ -515,6 +538,10 @@ def world(make_user: Any, practice: Practice, other_practice: Practice, own_file
     buy(buying, "monthly")
     subscription = Subscription.objects.get(member=buyer)
     onboarding.invite(inviter=manager, email="ivy.invited@mail.test", role=RecipientRole.PATIENT)
+    deleted_contact = contacts.add_contact(
+        owner=paid_doctor, email="gone@mail.test", details=Details(name="Gone")
+    )
+    contacts.delete_contact(owner=paid_doctor, contact=deleted_contact)
     join_path = MAILBOX.link("ivy.invited@mail.test", "/join/")
     return World(
         people={
@@ -532,6 +559,8 @@ def world(make_user: Any, practice: Practice, other_practice: Practice, own_file
         draft_id=draft.pk,
         subscription=subscription,
         join_token=join_path.strip("/").rsplit("/", 1)[-1],
+        contact_id=Contact.objects.get(owner=paid_doctor, email=patient.email).pk,
+        deleted_contact_id=deleted_contact.pk,
         invitee=User.objects.get(email="ivy.invited@mail.test"),
         passkey_id=passkey.pk,
     )
@@ -568,6 +597,8 @@ FILLERS: dict[str, Callable[[World], Any]] = {
     "content_type_id": lambda _w: ContentType.objects.get_for_model(User).pk,
     "app_label": lambda _w: "accounts",
     "url": lambda _w: "nothing-here/",
+    # Contacts: the paid doctor's (a deleted one for restore).
+    "contact_id": lambda w: w.deleted_contact_id if w.route.endswith("/restore/") else w.contact_id,
 }
 
 

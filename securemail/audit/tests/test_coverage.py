@@ -577,6 +577,11 @@ COVERED: dict[Event, str] = {
     Event.EMAIL_CHANGED: "securemail/accounts/tests/test_account_changes.py",
     Event.PHONE_CHANGED: "securemail/accounts/tests/test_account_changes.py",
     Event.TWO_STEP_POLICY: "securemail/practices/tests/test_two_step_policy.py",
+    Event.CONTACT_ADDED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_CHANGED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_DELETED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_RESTORED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACTS_PURGED: "securemail/contacts/tests/test_contacts.py",
 }
 
 

@@ -83,12 +83,17 @@ def create_message(
         thread_root_id=parent.root_id if parent else None,
         in_reply_to=parent,
     )
-    signature = sender.signature.strip()
-    if signature and signature not in body:
-        body = f"{body.rstrip()}\n\n-- \n{signature}" if body.strip() else signature
-    seal_content(message, subject=subject, body=body)
+    seal_content(message, subject=subject, body=signed_body(sender, body))
     message.save()
     return message
+
+
+def signed_body(sender: User, body: str) -> str:
+    """The body as stored: with the sender's signature at the end (unless it is there)."""
+    signature = sender.signature.strip()
+    if signature and signature not in body:
+        return f"{body.rstrip()}\n\n-- \n{signature}" if body.strip() else signature
+    return body
 
 
 def deliver_all(*, message: Message, recipients: list[Recipient]) -> list[Delivery]:
