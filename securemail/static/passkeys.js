@@ -66,14 +66,21 @@
     };
   }
 
+  // The error paragraph (role="alert") is hidden while it has nothing to say, so the page
+  // holds no empty alert; it shows, and is announced, once it has a text.
+  function say(box, text) {
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
   function start(form, button) {
     var purpose = form.dataset.passkey;
     var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
     var errorBox = form.querySelector("[data-passkey-error]");
     var nameInput = form.querySelector("input[name=name]");
-    errorBox.textContent = "";
+    say(errorBox, "");
     if (!window.PublicKeyCredential) {
-      errorBox.textContent = "This browser can't use passkeys. Choose another way.";
+      say(errorBox, "This browser can't use passkeys. Choose another way.");
       return;
     }
     button.disabled = true;
@@ -122,14 +129,14 @@
         return;
       }
       if (problem && problem.error) {
-        errorBox.textContent = problem.error;
+        say(errorBox, problem.error);
         if (problem.redirect) window.setTimeout(function () { window.location.assign(problem.redirect); }, 2500);
       } else if (problem && problem.name === "NotAllowedError") {
-        errorBox.textContent = "The passkey was not used (cancelled or timed out). Try again, or choose another way.";
+        say(errorBox, "The passkey was not used (cancelled or timed out). Try again, or choose another way.");
       } else if (problem && problem.name === "InvalidStateError") {
-        errorBox.textContent = "This device already holds a passkey for your account.";
+        say(errorBox, "This device already holds a passkey for your account.");
       } else {
-        errorBox.textContent = "That didn't work. Try again, or choose another way.";
+        say(errorBox, "That didn't work. Try again, or choose another way.");
       }
     });
   }

@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
-from django.test import RequestFactory
+from django.conf import settings as django_settings
+from django.test import RequestFactory, override_settings
 from django.test.signals import template_rendered
 from django.urls import Resolver404, resolve
 from django.utils import timezone
@@ -49,6 +51,7 @@ TEMPLATE_DIRS = [REPO / "securemail" / "templates", *REPO.glob("securemail/*/tem
 
 LONG_SUBJECT = "Implant consult for tooth 30: CBCT results, warfarin and what happens next"
 OPERATOR_PASSWORD = "a long passphrase for the console 7"
+NEW_EMAIL = "paul.new@brightsmiles.test"
 
 # --- what the walk covers ---------------------------------------------------------------------
 
@@ -72,6 +75,18 @@ WALKED = {
     "/accounts/password/",
     "/accounts/password/sent/",
     "/accounts/password/<uidb64>/<token>/",
+    "/accounts/login/second-step/",
+    "/accounts/reauthenticate/",
+    "/accounts/security/",
+    "/accounts/security/app/",
+    "/accounts/security/text/",
+    "/accounts/security/recovery-codes/",
+    "/accounts/security/recovery-codes/new/",
+    "/accounts/security/password/",
+    "/accounts/security/email/",
+    "/accounts/security/email/<str:token>/",
+    "/accounts/security/phone/",
+    "/accounts/security/phone/confirm/",
     "/join/<str:token>/",
     "/register/specialty/procedures/",
     "/register/done/",
@@ -82,6 +97,7 @@ WALKED = {
     "/practice/people/",
     "/practice/people/<int:user_id>/email/",
     "/practice/people/<int:user_id>/manager/",
+    "/practice/invitations/<int:user_id>/",
     "/practice/audit/",
     "/practice/audit/patients/<int:patient_id>/",
     "/billing/",
@@ -108,6 +124,7 @@ WALKED = {
 }
 
 POST_ONLY = "takes a form's POST only (GET answers 405); the page it answers is walked"
+PASSKEY_JSON = "passkeys.js's JSON exchange (POST) behind a passkey button on a walked page"
 CONSOLE_404 = "the console is read-only: this admin page answers 404 to everyone"
 NOT_PAGES = {
     "/drafts/<uuid:draft_id>/discard/": POST_ONLY,
@@ -124,10 +141,24 @@ NOT_PAGES = {
     "/m/<uuid:message_id>/a/<uuid:attachment_id>/": "an attachment's download",
     "/accounts/logout/": POST_ONLY,
     "/accounts/password/again/": POST_ONLY,
+    "/accounts/login/second-step/text/": POST_ONLY,
+    "/accounts/reauthenticate/text/": POST_ONLY,
+    "/accounts/passkey/options/": PASSKEY_JSON,
+    "/accounts/passkey/verify/": PASSKEY_JSON,
+    "/accounts/security/app/remove/": POST_ONLY,
+    "/accounts/security/text/send/": POST_ONLY,
+    "/accounts/security/text/remove/": POST_ONLY,
+    "/accounts/security/passkeys/options/": PASSKEY_JSON,
+    "/accounts/security/passkeys/add/": PASSKEY_JSON,
+    "/accounts/security/passkeys/<int:passkey_id>/remove/": POST_ONLY,
+    "/accounts/security/method/": POST_ONLY,
+    "/accounts/security/off/": POST_ONLY,
     "/register/": "sends the browser on to the step it is at (walked as that step)",
     "/register/verify/send/": POST_ONLY,
     "/register/link/again/": POST_ONLY,
     "/practice/people/<int:user_id>/resend/": POST_ONLY,
+    "/practice/people/two-step/": POST_ONLY,
+    "/practice/invitations/<int:user_id>/resend/": POST_ONLY,
     "/practice/people/<int:user_id>/unlock/": POST_ONLY,
     "/practice/people/<int:user_id>/plan/buy/": POST_ONLY,
     "/practice/people/<int:user_id>/plan/cancel/": POST_ONLY,
@@ -314,6 +345,7 @@ class World:
     locked: Any
     patient: Any
     operator: Any
+    operator_codes: list[str]
     consult: Any
     damaged: Any
     invitee_email: str
@@ -327,6 +359,7 @@ def make_world(make_user: Any, doctor: Any, practice: Any, patient: Any, free_st
     a locked colleague, two invitations (a patient, a doctor of another practice), an
     operator."""
     from securemail.accounts import services as account_services
+    from securemail.accounts.security import setup
     from securemail.messaging import services as messaging
     from securemail.messaging.models import Message
     from securemail.messaging.tests.helpers import send, send_with_files
@@ -345,6 +378,9 @@ def make_world(make_user: Any, doctor: Any, practice: Any, patient: Any, free_st
     type(locked).objects.filter(pk=locked.pk).update(locked_at=timezone.now(), failed_logins=5)
     operator = account_services.create_operator(email="olga@securemail.test", full_name="Olga")
     account_services.set_password(user=operator, password=OPERATOR_PASSWORD)
+    # Operators must use two-step login: an authenticator app, and its recovery codes.
+    started = setup.start_app(user=operator)
+    operator_codes = setup.confirm_app(user=operator, code=pyotp.TOTP(started.secret).now())
 
     consult = send_with_files(
         paul,
@@ -372,6 +408,7 @@ def make_world(make_user: Any, doctor: Any, practice: Any, patient: Any, free_st
         locked=locked,
         patient=patient,
         operator=operator,
+        operator_codes=operator_codes,
         consult=consult,
         damaged=damaged,
         invitee_email="ivy.invited@mail.test",
@@ -452,6 +489,11 @@ def anonymous_pages(walk: Walk, world: World) -> None:
     walk.visit(page, "/dev/mail/", "Mail catcher")
     page.get_by_role("link", name=re.compile("has sent you a secure message")).click()
     walk.check(page, "has sent you a secure message")
+    # Too many emailed links opened from one address: the page saying so.
+    limits = django_settings.SECUREMAIL_RATE_LIMITS | {"join_link": "1/10m"}
+    with override_settings(SECUREMAIL_RATE_LIMITS=limits):
+        page.goto(f"{walk.base}/join/not-a-real-token/")
+        walk.visit(page, "/join/not-a-real-token/", "Too many requests")
     page.context.close()
 
 
@@ -622,17 +664,127 @@ def staff_pages(walk: Walk, world: World) -> None:
 
 def manager_pages(walk: Walk, world: World) -> None:
     from securemail.accounts.models import User
+    from securemail.accounts.security import setup
+    from securemail.notifications.models import OutboxEmail
+    from securemail.onboarding.models import Invitation
 
     invitee = User.objects.get(email=world.invitee_email)
+    # The invitee's (latest) welcome email bounced: her inviter, the manager, is told.
+    invitation = Invitation.objects.get(invitee=invitee, used_at__isnull=True)
+    OutboxEmail.objects.filter(pk=invitation.welcome_email_id).update(
+        status=OutboxEmail.Status.BOUNCED, given_up_at=timezone.now()
+    )
     page = walk.browser()
     log_in(page, walk.base, world.manager.email, PASSWORD)
     walk.check(page, "Inbox")
+    # The bounced invitation, from the inbox's notice.
+    page.get_by_role("link", name="Correct the address or send it again").click()
+    walk.check(page, f"Your invitation to {invitee.email}")
     walk.visit(page, "/practice/people/", "Users of Bright Smiles Dental")
     walk.visit(page, f"/practice/people/{invitee.pk}/email/", "Correct the address")
     walk.visit(page, f"/practice/people/{world.doctor.pk}/manager/", "Make Dr. Paul Paid")
     walk.visit(page, "/practice/settings/", "Practice settings")
     walk.visit(page, "/practice/audit/", "Audit log of Bright Smiles Dental")
     walk.visit(page, f"/practice/audit/patients/{world.patient.pk}/", "Accounting of disclosures")
+    # Two-step login required for the practice: refused while the manager has none, then
+    # (an authenticator app set up) done; a staff member without it is sent to set it up.
+    require = page.get_by_label("Doctors and staff must use two-step login")
+    save = page.locator("form.two-step-policy").get_by_role("button", name="Save")
+    walk.visit(page, "/practice/people/", "Users of Bright Smiles Dental")
+    require.check()
+    save.click()
+    expect(page.get_by_text("Turn on two-step login for yourself first")).to_be_visible()
+    walk.check(page, "Users of Bright Smiles Dental")
+    started = setup.start_app(user=world.manager)
+    setup.confirm_app(user=world.manager, code=pyotp.TOTP(started.secret).now())
+    require.check()
+    save.click()
+    expect(page.get_by_text("Two-step login is now required")).to_be_visible()
+    page.context.close()
+    page = walk.browser()
+    page.goto(f"{walk.base}/accounts/login/")
+    page.get_by_label("Email address").fill(world.staff.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("Two-step login is required for your account.")).to_be_visible()
+    walk.check(page, "Security")
+    page.context.close()
+
+
+def passkey_device(page: Page) -> None:
+    """Chromium's virtual authenticator in this page's browser (a platform authenticator,
+    resident keys, user verification, touched automatically). The relying party is
+    `localhost`, as the live server is reached."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+
+
+def security_pages(walk: Walk, world: World) -> None:
+    """Dr. Paul Paid's security settings: two-step login off; the email address, cell phone
+    and password changes; a first passkey turning two-step login on (its recovery codes),
+    then an authenticator app (its QR code) and new recovery codes; re-authentication
+    (the password, then the second step); a login's second step, each way."""
+    from securemail.onboarding.tests.helpers import MAILBOX
+
+    page = walk.browser()
+    passkey_device(page)
+    log_in(page, walk.base, world.doctor.email, PASSWORD)
+    page.get_by_role("banner").get_by_role("link", name="Security").click()
+    walk.check(page, "Security")
+    reauthenticate = "/accounts/reauthenticate/?next=/accounts/security/"
+    walk.visit(page, reauthenticate, "Confirm it's you")
+    walk.visit(page, "/accounts/security/password/", "Change password")
+    walk.visit(page, "/accounts/security/email/", "Change email address")
+    page.get_by_label("New email address").fill(NEW_EMAIL)
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_text(f"We sent a link to {NEW_EMAIL}")).to_be_visible()
+    walk.check(page, "Security")
+    link = MAILBOX.link(NEW_EMAIL, "/accounts/security/email/")
+    walk.visit(page, link, "Confirm your new address")
+    walk.visit(page, "/accounts/security/email/not-a-token/", "This link is no longer valid")
+    walk.visit(page, "/accounts/security/phone/", "Change cell phone")
+    page.get_by_label("New cell phone").fill("(202) 555-0199")
+    page.get_by_role("button", name="Text me a code").click()
+    walk.check(page, "Confirm your new cell phone")
+    walk.visit(page, "/accounts/security/text/", "Codes by text message")
+
+    walk.visit(page, "/accounts/security/", "Security")
+    page.get_by_label("Name this passkey").fill("Work laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    walk.check(page, "Your recovery codes")
+    page.get_by_role("link", name="I saved them").click()
+    expect(page.get_by_text("Work laptop")).to_be_visible()
+    walk.check(page, "Security")
+    walk.visit(page, "/accounts/security/app/", "Set up an authenticator app")
+    expect(page.get_by_role("img", name=re.compile("QR code"))).to_be_visible()
+    secret = page.locator("code.secret").inner_text().replace(" ", "")
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_label("Ask first for")).to_be_visible()
+    walk.check(page, "Security")
+    page.get_by_role("button", name="Make new recovery codes").click()
+    walk.check(page, "Your recovery codes")
+    walk.visit(page, reauthenticate, "Confirm it's you")
+    walk.visit(page, f"{reauthenticate}&method=app", "Confirm it's you")
+
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_label("Email address").fill(world.doctor.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    walk.check(page, "Confirm it's you")
+    for method in ("app", "recovery", "passkey"):
+        walk.visit(page, f"/accounts/login/second-step/?method={method}", "Confirm it's you")
+    page.get_by_role("button", name="Use your passkey").click()
+    expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
     page.context.close()
 
 
@@ -657,6 +809,10 @@ def console_pages(walk: Walk, world: World) -> None:
     page.get_by_label("Email address").fill(world.operator.email)
     page.get_by_label("Password").fill(OPERATOR_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    walk.check(page, "Confirm it's you")
+    page.get_by_role("link", name="Use a recovery code").click()
+    page.get_by_label("Code").fill(world.operator_codes[0])
+    page.get_by_role("button", name="Confirm").click()
     expect(page).to_have_url(f"{walk.base}/console/")
     walk.check(page, "Support")
     for model, heading in CONSOLE_LISTS:
@@ -729,6 +885,7 @@ def test_every_page_fits_a_phone_and_a_desktop_and_passes_axe(
         patient_pages,
         doctor_pages,
         staff_pages,
+        security_pages,
         manager_pages,
         console_pages,
     ):

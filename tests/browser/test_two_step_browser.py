@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from securemail.accounts.models import Passkey, TwoStep, User
 from securemail.accounts.security import session as security_session
-from securemail.accounts.security import setup
+from securemail.accounts.security import setup, signin
 from securemail.onboarding.tests.helpers import MAILBOX
 from tests.browser.helpers import log_in, serious_axe_violations
 from tests.support import PASSWORD
@@ -110,6 +110,15 @@ def test_add_a_passkey_then_sign_in_with_it_alone(base: str, new_page: Any, doct
     expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
     page.get_by_role("button", name="Use your passkey").click()
     expect(page.get_by_role("heading", name="Inbox", exact=True)).to_be_visible()
+
+    # The passkey removed from the account (on another device, say), still on this one:
+    # the login page says why it didn't work. Until then it shows no (empty) alert.
+    Passkey.objects.filter(user=doctor).delete()
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in to SecureMail")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    expect(page.get_by_role("alert")).to_have_text(signin.NOT_REGISTERED)
 
 
 def test_log_in_with_a_recovery_code(base: str, new_page: Any, doctor: User) -> None:
