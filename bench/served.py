@@ -83,6 +83,8 @@ PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "127.0.0.1"}
 HOST = "127.0.0.1"
 LOGIN = "/accounts/login/"
 
+EXTRA_ENV: dict[str, str] = {}  # --env NAME=VALUE (to try a setting)
+
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE)]
 
 
@@ -152,6 +154,7 @@ def production_env(state: Path, database_url: str, port: int) -> dict[str, str]:
         }
     )
     env.pop("CACHE_URL", None)
+    env.update(EXTRA_ENV)
     return env
 
 
@@ -490,6 +493,23 @@ def run_wrk(wrk: str, url: str, cookie: str | None, seconds: int, script: Path) 
     return data
 
 
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by `root`'s child processes (gunicorn's
+    workers): what a request costs the web process whatever else the machine runs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == root:  # ppid
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -528,12 +548,17 @@ def serve_and_measure(
             url = f"http://{HOST}:{port}{path}"
             sent_cookie = None if page == "login" else cookie
             run_wrk(wrk, url, sent_cookie, WARMUP_SECONDS, script)
+            cpu_before = process_tree_cpu(process.pid)
             result = run_wrk(wrk, url, sent_cookie, seconds, script)
+            result["web_cpu_ms"] = (
+                (process_tree_cpu(process.pid) - cpu_before) * 1000 / max(result["requests"], 1)
+            )
             result["load_average"] = load_average()
             pages[page] = result
             log(
                 f"  {page:<8} {result['rps']:7.1f} req/s  p50 {result['p50_us'] / 1000:6.1f} ms"
-                f"  p99 {result['p99_us'] / 1000:6.1f} ms  (not 200: {result['not_200']})"
+                f"  p99 {result['p99_us'] / 1000:6.1f} ms  web CPU {result['web_cpu_ms']:5.2f} ms"
+                f"/request  (not 200: {result['not_200']})"
             )
             if result["not_200"] or result["socket_errors"]:
                 raise SystemExit(
@@ -584,20 +609,23 @@ def profile(page: str, runs: int, info: dict[str, Any]) -> None:
 
     for _ in range(20):
         get()
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as captured:
         get()
+    queries = captured.captured_queries  # now: the next request clears the log
     samples = []
+    cpu = []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         get()
         samples.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     print(
-        f"{page}: {len(queries)} queries; in-process median {statistics.median(samples):.2f} ms, "
-        f"min {min(samples):.2f} ms over {runs} requests"
+        f"{page}: {len(queries)} queries; in-process median {statistics.median(samples):.2f} ms "
+        f"(min {min(samples):.2f}), CPU median {statistics.median(cpu):.2f} ms over {runs} requests"
     )
-    for q in queries.captured_queries:
+    for q in queries:
         print(f"   {q['time']}s  {q['sql'][:160]}")
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: what other load does not change
     profiler.enable()
     for _ in range(runs):
         get()
@@ -632,8 +660,9 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{CONNECTIONS} connections, {results['seconds']} s per page after "
         f"{WARMUP_SECONDS} s warm-up; {info['received']} messages in the inbox",
         "",
-        "| Page | workers | req/s | p50 (ms) | p99 (ms) | ÷ login page | Target met? |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| Page | workers | req/s | p50 (ms) | p99 (ms) | ÷ login page | web CPU (ms/req) "
+        "| Target met? |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for workers, pages in runs.items():
         login = pages["login"]["rps"]
@@ -655,7 +684,7 @@ def report(results: dict[str, Any]) -> list[str]:
             label = LABELS[page].format(n=info["thread_messages"])
             lines.append(
                 f"| {label} | {workers} | {r['rps']:.0f} | {r['p50_us'] / 1000:.1f} | "
-                f"{p99:.1f} | {share:.2f} | {verdict} |"
+                f"{p99:.1f} | {share:.2f} | {r.get('web_cpu_ms', 0):.2f} | {verdict} |"
             )
     if "1" in runs and "2" in runs:
         lines += ["", "Scaling from 1 to 2 workers (req/s, 2 workers ÷ 1):"]
@@ -766,11 +795,15 @@ def main() -> int:
     parser.add_argument("--state", type=Path, help="keep keys and files here (default: temp)")
     parser.add_argument("--reuse", action="store_true", help="reuse --state's data")
     parser.add_argument("--profile", choices=PAGES, help="profile one page in-process")
+    parser.add_argument(
+        "--env", action="append", default=[], help="NAME=VALUE for the server (to try one)"
+    )
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile-worker", choices=PAGES, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=200, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    EXTRA_ENV.update(item.split("=", 1) for item in args.env)
     if args.build is not None:
         build(args.build, args.out)
         return 0
