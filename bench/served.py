@@ -121,9 +121,7 @@ def production_env(state: Path, database_url: str, port: int) -> dict[str, str]:
     behind a TLS-terminating proxy on 127.0.0.1."""
     values = json.loads((state / "secrets.json").read_text())
     origin = f"https://{HOST}:{port}"
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SECUREMAIL_", "DJANGO_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECUREMAIL_", "DJANGO_"))}
     env.update(values)
     env.update(
         {
@@ -402,7 +400,7 @@ class Browser:
             {"csrfmiddlewaretoken": token.group(1), "username": email, "password": password}
         )
         origin = f"https://{HOST}:{self.port}"
-        status, headers, page = self.request(
+        status, _, page = self.request(
             "POST",
             LOGIN,
             body=form,
@@ -479,7 +477,16 @@ def wrk_available() -> str | None:
 
 
 def run_wrk(wrk: str, url: str, cookie: str | None, seconds: int, script: Path) -> dict[str, Any]:
-    command = [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script)]
+    command = [
+        wrk,
+        "-t2",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+    ]
     for name, value in PROXY_HEADERS.items():
         command += ["-H", f"{name}: {value}"]
     if cookie:
@@ -584,15 +591,32 @@ def profile(page: str, runs: int, info: dict[str, Any]) -> None:
     import django
 
     django.setup()
+    import uuid
+
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client(headers=PROXY_HEADERS, HTTP_HOST=HOST)
-    path = page_paths(info)[page]
+    path = {**page_paths(info), "send": "/compose/", "drafts": "/drafts/"}[page]
+
+    def send_form() -> dict[str, str]:
+        """What the compose page posts: a new message to 3 people (as bench/mailbox.py)."""
+        return {
+            "to": "staff0@served.bench, patient0@served.bench, surgeon0@served.bench",
+            "cc": "",
+            "subject": "Referral: implant consult",
+            "body": "Hello, following up on the visit last week. " * 12,
+            "expiry_days": "30",
+            "client_token": str(uuid.uuid4()),
+            "draft": "",
+        }
+
     if page != "login":
         token_page = client.get(LOGIN)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', token_page.content.decode())
+        token = re.search(
+            r'name="csrfmiddlewaretoken" value="([^"]+)"', token_page.content.decode()
+        )
         assert token is not None
         response = client.post(
             LOGIN,
@@ -602,6 +626,10 @@ def profile(page: str, runs: int, info: dict[str, Any]) -> None:
         assert response.status_code == 302, response.status_code
 
     def get() -> None:
+        if page == "send":
+            response = client.post("/compose/", send_form())
+            assert response.status_code == 302, response.content[:3000]
+            return
         response = client.get(path)
         assert response.status_code == 200, response.status_code
         if page == "login":
@@ -630,6 +658,7 @@ def profile(page: str, runs: int, info: dict[str, Any]) -> None:
     for _ in range(runs):
         get()
     profiler.disable()
+    profiler.dump_stats(OUT_DIR / f"served-profile-{page}.pstats")  # for pstats / snakeviz
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(45)
     stats.sort_stats("tottime").print_stats(30)
@@ -794,12 +823,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, help="wrk's duration per page")
     parser.add_argument("--state", type=Path, help="keep keys and files here (default: temp)")
     parser.add_argument("--reuse", action="store_true", help="reuse --state's data")
-    parser.add_argument("--profile", choices=PAGES, help="profile one page in-process")
+    parser.add_argument(
+        "--profile", choices=[*PAGES, "send", "drafts"], help="profile one page (or a send) in-process"
+    )
     parser.add_argument(
         "--env", action="append", default=[], help="NAME=VALUE for the server (to try one)"
     )
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--profile-worker", choices=PAGES, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-worker", choices=[*PAGES, "send", "drafts"], help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=200, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
