@@ -824,13 +824,17 @@ def main() -> int:
     parser.add_argument("--state", type=Path, help="keep keys and files here (default: temp)")
     parser.add_argument("--reuse", action="store_true", help="reuse --state's data")
     parser.add_argument(
-        "--profile", choices=[*PAGES, "send", "drafts"], help="profile one page (or a send) in-process"
+        "--profile",
+        choices=[*PAGES, "send", "drafts"],
+        help="profile one page (or a send) in-process",
     )
     parser.add_argument(
         "--env", action="append", default=[], help="NAME=VALUE for the server (to try one)"
     )
     parser.add_argument("--build", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--profile-worker", choices=[*PAGES, "send", "drafts"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile-worker", choices=[*PAGES, "send", "drafts"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--runs", type=int, default=200, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
