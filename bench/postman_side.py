@@ -410,6 +410,7 @@ class Bench:
         return timed(lambda: self.client.get(url), check)
 
     def send3(self) -> list[float]:
+        from django.contrib.messages.storage.cookie import CookieStorage
         from postman.models import Message
 
         data = {
@@ -421,7 +422,7 @@ class Bench:
         def send() -> Any:
             response = self.client.post(self.write_url, data)
             # As bench/mailbox.py: the redirect's page would show (and drop) the notice.
-            self.client.cookies.pop(settings.MESSAGE_COOKIE_NAME, None)
+            self.client.cookies.pop(CookieStorage.cookie_name, None)
             return response
 
         before = Message.objects.count()

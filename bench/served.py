@@ -19,9 +19,15 @@ each page scales from 1 to 2 workers.
     .venv/bin/python bench/served.py --state var/bench/served-state --reuse  # skip the build
     .venv/bin/python bench/served.py --state var/bench/served-state --reuse --profile inbox
 
-`--profile PAGE` (inbox, thread, compose, login) runs no server: it profiles that page
-in-process (Django's test client through the whole middleware stack, the same production
-settings) and prints the query count and cProfile's top functions.
+Besides req/s and latency, each page's "web CPU" is the CPU time gunicorn's workers spent
+per request (from /proc): what a page costs whatever else the machine runs, so runs on a
+busy machine stay comparable.
+
+`--profile PAGE` (inbox, thread, compose, login; or send, drafts) runs no server: it profiles
+that page (or a send to 3 people) in-process (Django's test client through the whole
+middleware stack, the same production settings) and prints the query count, the CPU time
+per request and cProfile's top functions by CPU time (the stats also go to
+var/bench/served-profile-PAGE.pstats).
 
 PostgreSQL is at BENCH_POSTGRES_URL's server (default the local one); the database is named
 after it with `_served` appended (bench_securemail_served), dropped and created again. wrk
@@ -173,6 +179,18 @@ def recreate_database(url: str) -> None:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def postgres_unreachable(url: str) -> str | None:
+    """None if the server answers, else why not."""
+    import psycopg
+
+    server = url.rpartition("/")[0]
+    try:
+        with psycopg.connect(f"{server}/postgres", connect_timeout=5):
+            return None
+    except psycopg.Error as error:
+        return str(error).strip().splitlines()[0]
 
 
 def drop_database(url: str) -> None:
@@ -749,6 +767,10 @@ def drive(args: argparse.Namespace) -> int:
         )
         return 1
     url = served_database_url()
+    why = postgres_unreachable(url)
+    if why:
+        print(f"Skipping the served benchmark: PostgreSQL is unreachable ({why}).")
+        return 0
     temporary = args.state is None
     state = Path(tempfile.mkdtemp(prefix="securemail-served-")) if temporary else args.state
     info_file = state / "mailbox.json"
