@@ -6,15 +6,16 @@ needs (scripts/check-deploy's: DEBUG off, every secret set) behind a TLS proxy: 
 carry `X-Forwarded-Proto: https` (SECURE_PROXY_SSL_HEADER=true). It runs what a production
 install runs (`migrate`, `createcachetable`, `collectstatic`, `keys init`), builds a doctor
 with a realistic mailbox through the product's services (500 received messages in
-conversations of several messages, a few attachments, most of them read), then, for 1 and for
-2 gunicorn workers: starts `gunicorn securemail.wsgi`, logs in over HTTP (GET the login page,
-POST the credentials; cookies are read from Set-Cookie, Secure or not) and drives the inbox, a
-conversation, the compose page and the login page with wrk (16 connections), one page after
-the other in the same run. Prints req/s, p50 and p99 per page with the targets (inbox and
-thread at least a third of the login page's rate, p99 ≤ 100 ms) marked met or missed, and how
+conversations of several messages, a few attachments, most of them read), then, for 1 and 2
+gunicorn (sync) workers and for 2 workers of 4 threads each: starts `gunicorn
+securemail.wsgi`, logs in over HTTP (GET the login page, POST the credentials; cookies are
+read from Set-Cookie, Secure or not) and drives the inbox, a conversation, the compose page
+and the login page with wrk (16 connections), one page after the other in the same run.
+Prints req/s, p50 and p99 per page with the targets (inbox and thread at least a third of
+the login page's rate, p99 ≤ 100 ms) marked met or missed, and how
 each page scales from 1 to 2 workers.
 
-    .venv/bin/python bench/served.py [--quick] [--workers 1,2] [--seconds 10]
+    .venv/bin/python bench/served.py [--quick] [--workers 1,2,2x4] [--seconds 10]
     .venv/bin/python bench/served.py --state var/bench/served-state          # keep the data
     .venv/bin/python bench/served.py --state var/bench/served-state --reuse  # skip the build
     .venv/bin/python bench/served.py --state var/bench/served-state --reuse --profile inbox
@@ -518,6 +519,13 @@ def run_wrk(wrk: str, url: str, cookie: str | None, seconds: int, script: Path) 
     return data
 
 
+def describe(spec: str) -> str:
+    """ "2" → "2 workers"; "2x4" → "2 workers, 4 threads each" (gthread)."""
+    workers, _, threads = spec.partition("x")
+    text = f"{workers} worker{'s' if workers != '1' else ''}"
+    return f"{text}, {threads} threads each" if threads else text
+
+
 def process_tree_cpu(root: int) -> float:
     """CPU seconds (user + system) used so far by `root`'s child processes (gunicorn's
     workers): what a request costs the web process whatever else the machine runs."""
@@ -543,19 +551,22 @@ def load_average() -> str:
 
 
 def serve_and_measure(
-    env: dict[str, str], port: int, workers: int, paths: dict[str, str], seconds: int, wrk: str
+    env: dict[str, str], port: int, spec: str, paths: dict[str, str], seconds: int, wrk: str
 ) -> dict[str, Any]:
+    workers, _, more = spec.partition("x")
+    threads = int(more or 1)
     command = [
         str(GUNICORN),
         "securemail.wsgi",
         "--workers",
         str(workers),
+        *(["--threads", str(threads)] if threads > 1 else []),
         "--bind",
         f"{HOST}:{port}",
         "--log-level",
         "warning",
     ]
-    log(f"== gunicorn, {workers} worker(s), load average {load_average()} ==")
+    log(f"== gunicorn, {describe(spec)}, load average {load_average()} ==")
     process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
     try:
         wait_until_serving(port, process)
@@ -703,15 +714,15 @@ def report(results: dict[str, Any]) -> list[str]:
         f"Machine: {results['machine']}",
         f"Load average before / after: {results['load_before']} / {results['load_after']}",
         "",
-        f"### Served: gunicorn (sync workers), DEBUG off, {results['database']}, wrk "
+        f"### Served: gunicorn, DEBUG off, {results['database']}, wrk "
         f"{CONNECTIONS} connections, {results['seconds']} s per page after "
         f"{WARMUP_SECONDS} s warm-up; {info['received']} messages in the inbox",
         "",
-        "| Page | workers | req/s | p50 (ms) | p99 (ms) | ÷ login page | web CPU (ms/req) "
+        "| Page | gunicorn | req/s | p50 (ms) | p99 (ms) | ÷ login page | web CPU (ms/req) "
         "| Target met? |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for workers, pages in runs.items():
+    for spec, pages in runs.items():
         login = pages["login"]["rps"]
         for page in PAGES:
             r = pages[page]
@@ -730,7 +741,7 @@ def report(results: dict[str, Any]) -> list[str]:
             )
             label = LABELS[page].format(n=info["thread_messages"])
             lines.append(
-                f"| {label} | {workers} | {r['rps']:.0f} | {r['p50_us'] / 1000:.1f} | "
+                f"| {label} | {describe(spec)} | {r['rps']:.0f} | {r['p50_us'] / 1000:.1f} | "
                 f"{p99:.1f} | {share:.2f} | {r.get('web_cpu_ms', 0):.2f} | {verdict} |"
             )
     if "1" in runs and "2" in runs:
@@ -803,8 +814,8 @@ def drive(args: argparse.Namespace) -> int:
         paths = page_paths(info)
         load_before = load_average()
         runs: dict[str, Any] = {}
-        for workers in args.workers:
-            runs[str(workers)] = serve_and_measure(env, port, workers, paths, seconds, wrk)
+        for spec in args.workers:
+            runs[spec] = serve_and_measure(env, port, spec, paths, seconds, wrk)
         results = {
             "machine": machine(),
             "database": _server_version(url),
@@ -838,9 +849,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="100 messages, 3 s per page")
     parser.add_argument(
         "--workers",
-        type=lambda text: [int(n) for n in text.split(",")],
-        default=[1, 2],
-        help="gunicorn worker counts to measure (default 1,2)",
+        type=lambda text: [n.strip() for n in text.split(",")],
+        default=["1", "2", "2x4"],
+        help="gunicorn setups: workers, or WORKERSxTHREADS (gthread); default 1,2,2x4",
     )
     parser.add_argument("--seconds", type=int, help="wrk's duration per page")
     parser.add_argument("--state", type=Path, help="keep keys and files here (default: temp)")
