@@ -60,6 +60,7 @@ EXTRA_ACTIONS = {
 }
 WARMUPS = 5
 GROWTH_WARMUPS = 20
+SETTLE_SECONDS = 3
 RUNS = 50
 DEEP_PAGE = 200
 INBOX_TARGET_MS = 25.0
@@ -369,6 +370,10 @@ class Worker:
                     cursor.execute("CHECKPOINT")
                 except DatabaseError as error:
                     log(f"  (no CHECKPOINT: {str(error).strip().splitlines()[0]})")
+                # And the kernel's own write-back of those files, then a moment of quiet:
+                # the growth sample is taken right after, the other actions minutes later.
+                os.sync()
+                time.sleep(SETTLE_SECONDS)
             else:
                 cursor.execute("ANALYZE")
 
