@@ -75,6 +75,8 @@ EXTRA_ACTIONS = {
     "inbox_first_by_message": ("inbox_first", "Inbox, first page (postman listing by message)"),
 }
 WARMUPS = 5
+GROWTH_WARMUPS = 20
+SETTLE_SECONDS = 3
 RUNS = 50
 DEEP_PAGE = 200
 INBOX_TARGET_MS = 25.0
@@ -420,12 +422,39 @@ class Worker:
                 cursor.execute("PRAGMA cache_size=-1000000")
 
     def analyze(self) -> None:
+        from django.db import DatabaseError
+
         with self.connection.cursor() as cursor:
             if self.vendor == "postgresql":
                 # What autovacuum would have done by the time a mailbox is this big.
                 cursor.execute("VACUUM ANALYZE")
+                # Write out now what the load dirtied: a spread checkpoint otherwise goes on
+                # flushing the 1M stage's gigabyte for minutes, during the measurement (one
+                # run's 1.68x growth). Needs a superuser or pg_checkpoint; else skipped.
+                try:
+                    cursor.execute("CHECKPOINT")
+                except DatabaseError as error:
+                    log(f"  (no CHECKPOINT: {str(error).strip().splitlines()[0]})")
+                # And the kernel's own write-back of those files, then a moment of quiet:
+                # the growth sample is taken right after, the other actions minutes later.
+                os.sync()
+                time.sleep(SETTLE_SECONDS)
             else:
                 cursor.execute("ANALYZE")
+
+    def inbox_plan(self) -> list[str]:
+        """The database's plan for the inbox's first page, without costs (to compare across
+        sizes: the same plan at 1k and at 1M, or growth comes from a plan flip)."""
+        from securemail.accounts.models import User
+        from securemail.messaging import access
+
+        user = User.objects.get(pk=HOT_USER + 1)
+        sql, params = access.inbox(user)[: PAGE_SIZE + 1].query.sql_with_params()
+        explain = "EXPLAIN " if self.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+        with self.connection.cursor() as cursor:
+            cursor.execute(explain + sql, params)
+            lines = [str(row[-1]) for row in cursor.fetchall()]
+        return [re.sub(r"\s*\(cost=[^)]*\)", "", line).rstrip() for line in lines]
 
     def reset_sequences(self) -> None:
         from django.core.management.color import no_style
@@ -562,10 +591,14 @@ class Worker:
 
     def growth_sample(self) -> Samples:
         client = self.client()
-        return timed(self.inbox(client, "/"))
+        # More warm-ups than the actions get: each stage is measured right after its load,
+        # so the page's rows must be back in the cache before the samples start.
+        return timed(self.inbox(client, "/"), warmups=GROWTH_WARMUPS)
 
     def measure(self) -> tuple[dict[str, Samples], dict[str, int], int]:
         from urllib.parse import quote
+
+        from django.contrib.messages.storage.cookie import CookieStorage
 
         from securemail.accounts.models import User
         from securemail.messaging import access
@@ -627,6 +660,10 @@ class Worker:
                 },
             )
             assert response.status_code == 302, (response.status_code, response.content[:2000])
+            # A browser follows the redirect, whose page shows (and so drops) the "Sent"
+            # notice; unread, 55 of them would grow the cookie into the session, saved on
+            # every send. postman_side.py does the same.
+            client.cookies.pop(CookieStorage.cookie_name, None)
 
         actions["send3"] = timed(send)
         sent = Message.objects.filter(sender=hot, client_token__in=tokens)
@@ -675,9 +712,11 @@ def run_worker(args: argparse.Namespace) -> None:
     sizes = SIZES[args.size]
     worker = Worker(sizes, connection.vendor)
     growth: dict[str, Samples] = {}
+    plans: dict[str, list[str]] = {}
 
     def on_stage(_stage: int, total: int) -> None:
         growth[str(total)] = worker.growth_sample()
+        plans[str(total)] = worker.inbox_plan()
         log(f"  inbox first page at {total:,}: {statistics.median(growth[str(total)]):.1f} ms")
 
     build_seconds = worker.build(on_stage)
@@ -704,6 +743,7 @@ def run_worker(args: argparse.Namespace) -> None:
         "hot": sizes.hot,
         "search_entries": worker.search_entries,
         "growth": growth,
+        "plans": plans,
         "actions": actions,
         "queries": queries,
     }
@@ -880,6 +920,24 @@ def growth_table(ours: dict[str, Any], theirs: dict[str, Any] | None) -> list[st
     return lines
 
 
+def _plan_shape(plan: list[str]) -> str:
+    """The plan's nodes, in order, without their conditions ("Limit > Nested Loop > ...")."""
+    nodes = []
+    for line in plan:
+        text = line.strip().removeprefix("->").strip()
+        if text and not re.match(r"^[A-Z][a-z]+( [A-Z][a-z]+)*:", text):  # "Index Cond: ..."
+            nodes.append(re.split(r" (using|on) ", text.removeprefix("--"))[0])
+    return " > ".join(nodes)
+
+
+def _same_plan(plans: dict[str, list[str]], first: str, last: str) -> str:
+    if first not in plans or last not in plans:
+        return "not recorded"
+    if plans[first] == plans[last]:
+        return f"the same ({_plan_shape(plans[last])})"
+    return f"{_plan_shape(plans[first])}; then {_plan_shape(plans[last])}"
+
+
 def summary(ours: dict[str, Any], theirs: dict[str, Any] | None) -> list[str]:
     totals = sorted(ours["growth"], key=int)
     growth = median(ours["growth"][totals[-1]]) / median(ours["growth"][totals[0]])
@@ -895,6 +953,10 @@ def summary(ours: dict[str, Any], theirs: dict[str, Any] | None) -> list[str]:
         f"{ours['queries']['inbox_deep']} (page {page})",
         f"- Build: SecureMail {ours['build_seconds']:.0f} s",
     ]
+    lines.append(
+        f"- Inbox query plan at {int(totals[0]):,} and {int(totals[-1]):,} messages: "
+        + _same_plan(ours.get("plans", {}), totals[0], totals[-1])
+    )
     if theirs:
         q = theirs.get("queries", {})
         lines[2] += (

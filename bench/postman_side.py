@@ -410,6 +410,7 @@ class Bench:
         return timed(lambda: self.client.get(url), check)
 
     def send3(self) -> list[float]:
+        from django.contrib.messages.storage.cookie import CookieStorage
         from postman.models import Message
 
         data = {
@@ -417,8 +418,15 @@ class Bench:
             "subject": "Bench: three recipients",
             "body": BODY,
         }
+
+        def send() -> Any:
+            response = self.client.post(self.write_url, data)
+            # As bench/mailbox.py: the redirect's page would show (and drop) the notice.
+            self.client.cookies.pop(CookieStorage.cookie_name, None)
+            return response
+
         before = Message.objects.count()
-        samples = timed(lambda: self.client.post(self.write_url, data), expect_status(302))
+        samples = timed(send, expect_status(302))
         sent = Message.objects.count() - before
         if sent != len(SEND_TO) * (WARMUP + SAMPLES):
             raise BenchError(f"send3 stored {sent} messages, not {len(SEND_TO)} per send")

@@ -111,10 +111,15 @@ TEMPLATES = [
     },
 ]
 
+# A web process keeps its database connection for DB_CONN_MAX_AGE seconds (production
+# default 60) rather than opening one per request: connecting cost an authenticated page
+# more than building it (bench/served.py). Health checks replace a connection the server
+# dropped before the next request uses it.
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'securemail.sqlite3'}"),
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0 if DEBUG else 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -232,10 +232,15 @@ class User(AbstractBaseUser):
     @property
     def display_name(self) -> str:
         """How the product names this person to others ("Dr. Jane Roe")."""
-        name = self.full_name or self.email
-        if self.kind == self.Kind.DOCTOR and self.full_name:
-            return f"Dr. {self.full_name}"
-        return name
+        return self.display_name_of(full_name=self.full_name, email=self.email, kind=self.kind)
+
+    @staticmethod
+    def display_name_of(*, full_name: str, email: str, kind: str) -> str:
+        """display_name from those columns, for pages that read them without building the
+        model (a mailbox line)."""
+        if kind == User.Kind.DOCTOR and full_name:
+            return f"Dr. {full_name}"
+        return full_name or email
 
 
 class PasswordLink(models.Model):

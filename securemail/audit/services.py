@@ -155,19 +155,22 @@ def _index_recipients(entries: list[AuditEvent], data: dict[str, Any]) -> None:
 
 def _locked_head() -> AuditHead:
     """The head row, locked for this transaction (created on the first append, from the
-    newest entry if there are entries already)."""
-    if not AuditHead.objects.filter(pk=1).exists():
-        newest = AuditEvent.objects.order_by("-id").only("id", "entry_hash").first()
-        AuditHead.objects.bulk_create(
-            [
-                AuditHead(
-                    pk=1,
-                    last_entry_id=newest.pk if newest else None,
-                    last_hash=newest.entry_hash if newest else GENESIS,
-                )
-            ],
-            ignore_conflicts=True,
-        )
+    newest entry if there are entries already). One query once the head exists: every
+    audited action pays for this lock."""
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is not None:
+        return head
+    newest = AuditEvent.objects.order_by("-id").only("id", "entry_hash").first()
+    AuditHead.objects.bulk_create(
+        [
+            AuditHead(
+                pk=1,
+                last_entry_id=newest.pk if newest else None,
+                last_hash=newest.entry_hash if newest else GENESIS,
+            )
+        ],
+        ignore_conflicts=True,
+    )
     return AuditHead.objects.select_for_update().get(pk=1)
 
 

@@ -34,14 +34,17 @@ def live_plans_of(members: list[User]) -> dict[int, Subscription]:
 def payment_problem(user: User) -> Subscription | None:
     """The plan a failed renewal stopped, while nothing has replaced it: the banner that
     says so (and offers Buy Now) shows until the person buys again."""
-    latest = (
+    # Asked on every page: the newest plan's end reason alone first, the whole row (and
+    # the member's plan) only when a payment failed.
+    newest = list(
         Subscription.objects.filter(Q(member=user) | Q(buyer=user))
         .exclude(status=Subscription.Status.PENDING)
         .order_by("-created_at")
-        .first()
+        .values_list("pk", "end_reason")[:1]
     )
-    if latest is None or latest.end_reason != Subscription.EndReason.PAYMENT_FAILED:
+    if not newest or newest[0][1] != Subscription.EndReason.PAYMENT_FAILED:
         return None
+    latest = Subscription.objects.get(pk=newest[0][0])
     if latest.member_id != user.pk and active_plan(latest.member) is not None:
         return None
     return latest

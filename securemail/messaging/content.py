@@ -1,5 +1,6 @@
 """Sealing and opening message content with the message's own data key."""
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -55,6 +56,21 @@ def open_subject(message: Message) -> str:
         )
     except crypto.DecryptionError as error:
         raise ContentUnavailable(str(message.pk)) from error
+
+
+def open_subject_of(
+    *, message_id: uuid.UUID, sender_id: int, wrapped_key: bytes, subject_sealed: bytes
+) -> str:
+    """open_subject for a message known by its columns only (a mailbox line)."""
+    try:
+        data_key = crypto.unwrap_data_key(
+            wrapped_key, context=Message.key_context_of(message_id, sender_id)
+        )
+        return crypto.open_sealed(
+            data_key, subject_sealed, context=Message.subject_context_of(message_id)
+        )
+    except crypto.DecryptionError as error:
+        raise ContentUnavailable(str(message_id)) from error
 
 
 def open_content(message: Message) -> Content:

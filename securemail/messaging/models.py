@@ -53,12 +53,23 @@ class Message(SealedRow, models.Model):
     key_context_fields = ("sender",)
 
     def key_context(self) -> str:
-        # Bound to its row and its sender: a key (with its ciphertexts) moved to another
-        # row, or a row given another sender, won't open.
-        return f"message:{self.pk}:from:{self.sender_id}"
+        return self.key_context_of(self.pk, self.sender_id)
 
     def context_prefix(self) -> str:
         return f"message:{self.pk}"
+
+    @staticmethod
+    def key_context_of(message_id: uuid.UUID, sender_id: int) -> str:
+        """key_context() of the row with these ids, for pages that read a message's columns
+        without building the model (a mailbox line)."""
+        # Bound to its row and its sender: a key (with its ciphertexts) moved to another
+        # row, or a row given another sender, won't open.
+        return f"message:{message_id}:from:{sender_id}"
+
+    @staticmethod
+    def subject_context_of(message_id: uuid.UUID) -> str:
+        """sealed_context("subject") of the row with this id (see key_context_of)."""
+        return f"message:{message_id}:subject"
 
     @property
     def root_id(self) -> uuid.UUID:

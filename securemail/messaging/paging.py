@@ -6,16 +6,16 @@ rows, `after` to newer ones. Unknown or malformed cursors fall back to the first
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
-
-T = TypeVar("T", bound=Model)
+from django.db.models import QuerySet
 
 
 @dataclass
-class KeysetPage[T: Model]:
+class KeysetPage[T]:
+    """One page of rows: model instances, or named value rows with `sent_at` and `pk`."""
+
     items: list[T]
     older: str | None
     newer: str | None
@@ -46,8 +46,8 @@ def _decode(cursor: str | None) -> tuple[datetime, str] | None:
     return (moment, pk) if pk else None
 
 
-def keyset_page[T: Model](
-    queryset: QuerySet[T], *, before: str | None, after: str | None, size: int
+def keyset_page[T](
+    queryset: QuerySet[Any, T], *, before: str | None, after: str | None, size: int
 ) -> KeysetPage[T]:
     """`queryset` must be ordered newest first by ("-sent_at", "-id").
 

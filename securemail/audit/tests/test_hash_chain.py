@@ -186,3 +186,18 @@ def test_entries_written_while_handling_a_request_carry_its_client_address(
     # Outside a request (here: the service called directly) there is no address.
     assert sent.client_ip is None
     assert audit.verify_chain() is None
+
+
+def test_an_append_costs_three_queries_once_the_log_has_a_head(doctor: User) -> None:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    audit.record("accounts:login:succeeded", actor_id=doctor.pk)  # creates the head
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        audit.record_many("messaging:message:view", actor_id=doctor.pk, targets=["a", "b", "c"])
+
+    # Lock the head, insert the three entries at once, move the head.
+    statements = [q["sql"].split()[0] for q in queries.captured_queries]
+    assert statements == ["SELECT", "INSERT", "UPDATE"], statements
+    assert audit.verify_chain() is None

@@ -296,3 +296,24 @@ def test_conversation_page_queries_do_not_grow_with_the_conversation(
     assert queries_for(client, f"/m/{long.pk}/") == queries_for(client, f"/m/{short.pk}/")
     assert queries_for(client, f"/m/{long.pk}/") == queries_for(client, f"/m/{short.pk}/")
     assert client.get(f"/m/{long.pk}/").content.decode().count("Turn ") == 11
+
+
+def test_a_conversation_loads_in_four_queries_whatever_its_length(
+    client: Any, doctor: User, patient: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from securemail.messaging import access
+
+    long = _thread_of(6, doctor, patient, client)
+    reply = Message.objects.filter(thread_root=long).order_by("-sent_at").first()
+    assert reply is not None
+
+    for opened in (long, reply):
+        with CaptureQueriesContext(connection) as queries:
+            message, thread = access.access_thread(patient, opened.pk)
+        # Its rows (the root found by a subquery), deliveries, people and attachments.
+        assert len(queries) == 4
+        assert message.pk == opened.pk
+        assert len(thread) == 6

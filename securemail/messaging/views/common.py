@@ -95,12 +95,15 @@ def attachment_url(message_id: uuid.UUID, attachment_id: uuid.UUID) -> str:
     return _url_formats()[1].format(m=message_id, a=attachment_id)
 
 
+UNAVAILABLE_SUBJECT = "(this message can't be shown)"
+
+
 def subject_or_placeholder(message: Message) -> str:
     try:
         return open_subject(message)
     except ContentUnavailable:
         logger.error("messaging: content of %s failed its integrity check", message)
-        return "(this message can't be shown)"
+        return UNAVAILABLE_SUBJECT
 
 
 def receiving_files(

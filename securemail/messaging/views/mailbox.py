@@ -21,13 +21,14 @@ from securemail.billing import entitlements
 from securemail.billing.entitlements import Feature
 from securemail.core.crypto import DecryptionError
 from securemail.messaging import access, services
-from securemail.messaging.content import ContentUnavailable
+from securemail.messaging.content import ContentUnavailable, open_subject_of
 from securemail.messaging.forms import ExpiryForm, ReplyForm
 from securemail.messaging.models import Message
 from securemail.messaging.paging import keyset_page
 from securemail.messaging.services.drafts import open_draft
 from securemail.messaging.views.common import (
     PAGE_SIZE,
+    UNAVAILABLE_SUBJECT,
     ThreadItem,
     attachment_url,
     current_user,
@@ -110,6 +111,34 @@ def _folder_row(
     }
 
 
+def _line_row(dates: DateLabels, line: Any) -> dict[str, Any]:
+    """_folder_row for a received line (access.MAILBOX_LINE's named row, no model)."""
+    message_id = line.message_id
+    try:
+        subject = open_subject_of(
+            message_id=message_id,
+            sender_id=line.message__sender_id,
+            wrapped_key=line.message__wrapped_key,
+            subject_sealed=line.message__subject_sealed,
+        )
+    except ContentUnavailable:
+        logger.error("messaging: content of Message %s failed its integrity check", message_id)
+        subject = UNAVAILABLE_SUBJECT
+    return {
+        "unread": line.read_at is None,
+        "who": User.display_name_of(
+            full_name=line.message__sender__full_name,
+            email=line.message__sender__email,
+            kind=line.message__sender__kind,
+        ),
+        "practice": line.message__sender__practice__name or "",
+        "href": message_url(message_id),
+        "subject": subject,
+        "sent": dates.moment(line.message__sent_at),
+        "expires": dates.day(line.message__expires_at),
+    }
+
+
 def _received(request: HttpRequest, folder: str) -> HttpResponse:
     user = current_user(request)
     queryset = access.inbox(user) if folder == "inbox" else access.archive(user)
@@ -117,18 +146,7 @@ def _received(request: HttpRequest, folder: str) -> HttpResponse:
         queryset, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
     )
     dates = DateLabels(user.zone)
-    rows = []
-    for d in page.items:
-        sender = d.message.sender
-        rows.append(
-            _folder_row(
-                dates,
-                d.message,
-                who=sender.display_name,
-                practice=sender.practice.name if sender.practice else "",
-                unread=not d.read_at,
-            )
-        )
+    rows = [_line_row(dates, line) for line in page.items]
     context = {"page": page, "rows": rows, "folder": folder, "title": FOLDER_TITLES[folder]}
     if folder == "inbox" and user.practice_id is not None:
         # Only people of a practice invite anyone: their invitations that did not arrive.
