@@ -6,6 +6,11 @@ import sys
 
 
 def main() -> None:
+    # Before anything is opened: what this process creates (the SQLite database, keys,
+    # files) is the owner's alone.
+    from securemail.core.private_files import create_files_private
+
+    create_files_private()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "securemail.settings")
     from django.core.management import execute_from_command_line
 

@@ -3,10 +3,12 @@
 Builds a database of 1,000 practices, 20,000 users and 1,000,000 messages (one mailbox of
 20,000) from bench/mailbox_plan.py, on SQLite and on PostgreSQL, and measures as server time
 (Django's test client, in-process): the inbox's first page and page 200, a 20-message
-conversation, sending a message to 3 people and the unread count (median and p95 of 50
-runs after 5 warm-ups), and how the inbox's first page grows from a 1,000-message to a
-1,000,000-message database. django-postman runs the same actions on the same data in its
-own virtualenv (bench/postman_side.py), so each table shows our time against theirs.
+conversation, sending a message to 3 people, the unread count and searching the big mailbox
+(median and p95 of 50 runs after 5 warm-ups), and how the inbox's first page grows from a
+1,000-message to a 1,000,000-message database. The big mailbox's messages are in its owner's
+search index (the others are never opened, so never indexed). django-postman runs the same
+actions on the same data in its own virtualenv (bench/postman_side.py), so each table shows
+our time against theirs.
 
     .venv/bin/python bench/mailbox.py [--quick] [--database sqlite|postgresql|both]
                                       [--no-postman]
@@ -46,14 +48,28 @@ POSTMAN_PG_DB = "bench_postman"
 KEYS = (
     "1:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=,2:YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXphYmNkZWY="
 )
-ACTIONS = ("inbox_first", "inbox_deep", "thread", "send3", "unread")
+ACTIONS = (
+    "inbox_first",
+    "inbox_deep",
+    "thread",
+    "send3",
+    "unread",
+    "search_one",
+    "search_every",
+    "search_two",
+)
 LABELS = {
     "inbox_first": "Inbox, first page",
     "inbox_deep": "Inbox, page {page}",
     "thread": "20-message conversation",
     "send3": "Send to 3 recipients",
     "unread": "Unread count (the query)",
+    "search_one": "Search, a word in 1 message",
+    "search_every": "Search, a word in every message ({hot:,})",
+    "search_two": "Search, two words ({eighth:,} messages)",
 }
+SEARCHES = ("search_one", "search_every", "search_two")
+SEARCH_TARGET_MS = 50.0
 # django-postman's additional measurements: which of ours each compares with, and its label.
 EXTRA_ACTIONS = {
     "inbox_first_by_message": ("inbox_first", "Inbox, first page (postman listing by message)"),
@@ -139,7 +155,10 @@ class Worker:
         self.now = utcnow()
         self.unread_hot = 0  # what unread_count(HOT_USER) must say
         self.thread_ids: list[uuid.UUID] = []
+        # The messages the benchmark opens (the big mailbox's), with their plan rows.
+        self.real_rows: list[tuple[uuid.UUID, Any]] = []
         self.stage_seconds: dict[str, float] = {}
+        self.search_entries = 0
 
     # ---- values as each backend stores them ------------------------------------------
 
@@ -347,7 +366,53 @@ class Worker:
         with transaction.atomic():
             count = self.copy_rows("messaging_message", message_columns, messages())
             self.copy_rows("messaging_delivery", delivery_columns, deliveries())
+        self.real_rows += [(mid, row) for row, mid in zip(rows, ids, strict=True) if row.real]
         return count
+
+    def load_search_index(self) -> int:
+        """The big mailbox's owner's search index, as sending those messages would have
+        written it (securemail.messaging.services.indexing): the subject's and the
+        correspondent's words with their starts, the body's words, keyed under the owner's key
+        of each expiry day."""
+        from django.db import transaction
+
+        from securemail.messaging import index
+        from securemail.messaging.content import expiry_day
+        from securemail.messaging.models import Message, SearchEntry
+
+        owner = HOT_USER + 1
+        columns = ("owner_id", "day", "key_version", "token", "sent_at", "message_id")
+        self.check_columns(SearchEntry, columns)
+        month = timedelta(days=30) // timedelta(microseconds=1)
+        base_body = index.terms([BODY], starts=False)
+        keys: dict[Any, tuple[int, bytes]] = {}
+        tokens: dict[tuple[Any, str], int] = {}
+
+        def person_terms(n: int) -> list[str]:
+            kind, practice, _ = user_kind(n)
+            name = f"{kind.title()} {n}"
+            place = f"Practice {practice}" if practice is not None else ""
+            return index.terms([name, email_of(n), place])
+
+        def entries() -> Iterator[tuple[Any, ...]]:
+            for mid, row in self.real_rows:
+                other = row.recipient if row.sender == HOT_USER else row.sender
+                day = expiry_day(Message(expires_at=at(row.sent_us + month)))
+                if day not in keys:
+                    keys[day] = index.owner_day_key(owner, day)
+                version, key = keys[day]
+                found = dict.fromkeys(index.terms([SUBJECTS[row.n % len(SUBJECTS)]]))
+                found.update(dict.fromkeys(person_terms(other)))
+                found.update(dict.fromkeys(base_body))
+                found.update(dict.fromkeys(index.terms([f"[{row.n}]"], starts=False)))
+                for term in list(found)[: index.MAX_TERMS]:
+                    token = tokens.get((day, term))
+                    if token is None:
+                        token = tokens[day, term] = index.token(key, term)
+                    yield (owner, day, version, token, self.dt(row.sent_us), self.uid(mid))
+
+        with transaction.atomic():
+            return self.copy_rows("messaging_searchentry", columns, entries())
 
     def loading_pragmas(self) -> None:
         if self.vendor == "sqlite":
@@ -429,6 +494,16 @@ class Worker:
             building += seconds
             log(f"  {total:>9,} messages loaded in {seconds:.1f} s")
             on_stage(stage, total)
+        begin = time.perf_counter()
+        entries = self.load_search_index()
+        self.analyze()
+        if self.vendor == "sqlite":
+            self.connection.close()
+        seconds = time.perf_counter() - begin
+        self.stage_seconds["search_index"] = seconds
+        self.search_entries = entries
+        building += seconds
+        log(f"  {entries:>9,} search entries loaded in {seconds:.1f} s")
         return building
 
     # ---- measuring --------------------------------------------------------------------
@@ -481,6 +556,39 @@ class Worker:
             assert client.get(path).status_code == 200
         return len(captured.captured_queries)
 
+    def searches(self) -> dict[str, tuple[str, int]]:
+        """What each search row types, and how many of the big mailbox's messages match
+        (the results page shows the newest PAGE_SIZE of them)."""
+        hot = [row for _, row in self.real_rows]
+        one = next(r for r in reversed(hot) if r.thread_pos is None and r.n >= 10_000 // 10)
+        implants = sum(1 for r in hot if SUBJECTS[r.n % len(SUBJECTS)] == SUBJECTS[0])
+        return {
+            # A message's number ("[1234]" ends each body, a word of its own).
+            "search_one": (str(one.n), 1),
+            "search_every": ("periapical", len(hot)),
+            "search_two": ("implant consult", implants),
+        }
+
+    def search(self, client: Any, words: str, matches: int) -> Callable[[], None]:
+        def post() -> None:
+            response = client.post("/search/", {"q": words})
+            assert response.status_code == 200, response.status_code
+
+        response = client.post("/search/", {"q": words})
+        assert response.status_code == 200, response.status_code
+        shown = len(self.message_links(response))
+        expected = min(matches, PAGE_SIZE)
+        assert shown == expected, f"searching {words!r} shows {shown} messages, not {expected}"
+        assert response.content.decode().count("<mark>") >= shown
+        return post
+
+    def search_queries(self, client: Any, words: str) -> int:
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(self.connection) as captured:
+            assert client.post("/search/", {"q": words}).status_code == 200
+        return len(captured.captured_queries)
+
     def growth_sample(self) -> Samples:
         client = self.client()
         # More warm-ups than the actions get: each stage is measured right after its load,
@@ -529,6 +637,9 @@ class Worker:
             "inbox_first": self.queries(client, "/"),
             "inbox_deep": self.queries(client, deep_path),
         }
+        for action, (words, matches) in self.searches().items():
+            actions[action] = timed(self.search(client, words, matches))
+            queries[action] = self.search_queries(client, words)
 
         tokens: list[uuid.UUID] = []
         to = ", ".join(email_of(n) for n in SEND_TO)
@@ -629,6 +740,8 @@ def run_worker(args: argparse.Namespace) -> None:
         "build_seconds": round(build_seconds, 2),
         "stage_seconds": {k: round(v, 2) for k, v in worker.stage_seconds.items()},
         "deep_page": page,
+        "hot": sizes.hot,
+        "search_entries": worker.search_entries,
         "growth": growth,
         "plans": plans,
         "actions": actions,
@@ -749,6 +862,8 @@ def table(ours: dict[str, Any], theirs: dict[str, Any] | None) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     for action in ACTIONS:
+        if action not in ours["actions"]:
+            continue
         mine = ours["actions"][action]
         other = theirs["actions"].get(action) if theirs else None
         checks: list[tuple[bool, str]] = []
@@ -757,12 +872,15 @@ def table(ours: dict[str, Any], theirs: dict[str, Any] | None) -> list[str]:
         if action == "inbox_deep":
             flat = median(deep) / median(first)
             checks.append((flat <= FLAT_TARGET, f"{ratio(flat)} page 1, ≤ {FLAT_TARGET}{X}"))
+        if action in SEARCHES and database == "postgresql":
+            checks.append((median(mine) <= SEARCH_TARGET_MS, f"≤ {SEARCH_TARGET_MS:.0f} ms"))
         cells = [DASH, DASH, DASH]
         if other:
             faster = median(other) / median(mine)
             cells = [ms(median(other)), ms(p95(other)), ratio(faster)]
             checks.append((faster >= POSTMAN_TARGET, f"≥ {POSTMAN_TARGET:.0f}{X} postman"))
-        label = LABELS[action].format(page=page)
+        hot = ours.get("hot", 0)
+        label = LABELS[action].format(page=page, hot=hot, eighth=hot // len(SUBJECTS))
         lines.append(
             f"| {label} | {ms(median(mine))} | {ms(p95(mine))} | "
             + " | ".join(cells)
@@ -856,6 +974,15 @@ def summary(ours: dict[str, Any], theirs: dict[str, Any] | None) -> list[str]:
                 "- django-postman side: "
                 + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
             )
+    if ours.get("search_entries"):
+        searched = [a for a in SEARCHES if a in ours["queries"]]
+        lines.append(
+            f"- Search index of the {ours['hot']:,}-message mailbox: "
+            f"{ours['search_entries']:,} entries "
+            f"({ours['search_entries'] / max(1, ours['hot']):.0f} a message), built in "
+            f"{ours['stage_seconds'].get('search_index', 0):.0f} s; queries per search: "
+            + ", ".join(str(ours["queries"][a]) for a in searched)
+        )
     return lines
 
 

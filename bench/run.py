@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["crypto.py", "mailbox.py", "served.py"]
+BENCHMARKS = ["crypto.py", "mailbox.py", "login.py", "served.py"]
 
 if __name__ == "__main__":
     status = 0

@@ -33,7 +33,9 @@ if not SECUREMAIL_BASE_URL:
             "SECUREMAIL_BASE_URL must be set when DEBUG is off: every emailed link is built "
             "from it."
         )
-    SECUREMAIL_BASE_URL = f"http://127.0.0.1:{env_int('PORT', 8000)}"
+    # localhost, not 127.0.0.1: passkeys need a domain name (a browser refuses an IP address
+    # as the relying party).
+    SECUREMAIL_BASE_URL = f"http://localhost:{env_int('PORT', 8000)}"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "securemail.billing",
     "securemail.onboarding",
     "securemail.practices",
+    "securemail.contacts",
     "securemail.messaging",
     "securemail.ops",
     "securemail.console",
@@ -69,8 +72,11 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "securemail.accounts.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check: the forms of no-referrer pages post with `Origin: null`.
+    "securemail.core.headers.NullOriginOfOwnPagesMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "securemail.accounts.security.middleware.TwoStepRequiredMiddleware",
     "securemail.console.middleware.OperatorsStayInTheConsole",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -117,7 +123,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         # WAL with synchronous=NORMAL: the database can't be corrupted by a crash; a power
@@ -153,8 +159,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# The set-password link in the second registration email is valid for 24 hours.
-PASSWORD_RESET_TIMEOUT = 24 * 3600
+# A set-password link (the second registration email, "Forgot your password?") works once
+# and for this many hours (accounts.models.PasswordLink).
+SECUREMAIL_PASSWORD_LINK_HOURS = 24
 
 # Sessions end after 30 minutes without a request. IdleSessionMiddleware restarts the 30
 # minutes at most once a minute (a database write per request otherwise): a session ends
@@ -164,6 +171,13 @@ SECUREMAIL_SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    # The `__Host-` prefix: a browser keeps these cookies only when they come over HTTPS with
+    # Secure, Path=/ and no Domain (Django's defaults for both), so neither another host of
+    # the domain nor a plain-http page can set or overwrite them. With DEBUG on (development
+    # and tests over plain http) the plain names, without Secure.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 CACHES = {
     "default": {
@@ -211,6 +225,16 @@ MAILERS = mailers_from_url(EMAIL_URL)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "SecureMail <no-reply@securemail.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SECUREMAIL_CATCHER_DIR = VAR_DIR / "mailcatcher"
+# The outbox worker (securemail.notifications): how long a worker's claim on the row it is
+# sending lasts (another worker retakes it after that, e.g. when the first was killed; it
+# must outlast one delivery, see README "Notifications"), and how often a relay that could
+# not be reached is tried again while emails wait for it.
+SECUREMAIL_OUTBOX_LEASE_SECONDS = env_int("SECUREMAIL_OUTBOX_LEASE_SECONDS", 45)
+SECUREMAIL_RELAY_PROBE_SECONDS = env_int("SECUREMAIL_RELAY_PROBE_SECONDS", 30)
+if SECUREMAIL_OUTBOX_LEASE_SECONDS < 1 or SECUREMAIL_RELAY_PROBE_SECONDS < 1:
+    raise ImproperlyConfigured(
+        "SECUREMAIL_OUTBOX_LEASE_SECONDS and SECUREMAIL_RELAY_PROBE_SECONDS must be at least 1."
+    )
 # The catcher's web page exists only with DEBUG on.
 SECUREMAIL_CATCHER_ENABLED = DEBUG and env_bool("SECUREMAIL_CATCHER", True)
 
@@ -219,6 +243,12 @@ SECUREMAIL_CATCHER_ENABLED = DEBUG and env_bool("SECUREMAIL_CATCHER", True)
 SMS_PROVIDER = env_str("SMS_PROVIDER", "local" if DEBUG else "")
 if SMS_PROVIDER not in {"local", "twilio"}:
     raise ImproperlyConfigured("SMS_PROVIDER must be 'local' or 'twilio'.")
+# Passkeys (WebAuthn): the relying party id, a domain name that the site's host is or ends
+# with. Default: the host of SECUREMAIL_BASE_URL ("localhost" for a bare IP address, which
+# browsers refuse). Passkeys registered under one id only work under that id.
+SECUREMAIL_WEBAUTHN_RP_ID = env_str("SECUREMAIL_WEBAUTHN_RP_ID")
+SECUREMAIL_WEBAUTHN_RP_NAME = env_str("SECUREMAIL_WEBAUTHN_RP_NAME", "SecureMail")
+
 # Verification codes go only to phones in these countries (ISO 3166 codes, e.g. "US,CA");
 # empty: every country. Numbers that are no person's phone never get one (core.phones).
 SECUREMAIL_CODE_COUNTRIES = [code.upper() for code in env_list("SECUREMAIL_CODE_COUNTRIES")]
@@ -312,26 +342,62 @@ SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES = (
     env_int("SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_MB", 50) * 1024 * 1024
 )
 SECUREMAIL_MAX_ATTACHMENTS = 10
+SECUREMAIL_MAX_CONTACTS = 5000
+SECUREMAIL_CONTACT_RESTORE_DAYS = 30
 SECUREMAIL_MAX_EXPIRY_DAYS = 30
 SECUREMAIL_MAX_RECIPIENTS = 20
 SECUREMAIL_CODE_MINUTES = 10
 SECUREMAIL_CODE_MAX_TRIES = 5
 SECUREMAIL_MAX_FAILED_LOGINS = 5
+# A browser that logged in to an account is known to it for this long (accounts.devices):
+# the lock those wrong passwords set doesn't apply to it.
+SECUREMAIL_KNOWN_BROWSER_DAYS = 365
+# Two-step login: the second step must follow the password within this many minutes; a
+# sensitive action (email, phone, password, two-step settings, plans, audit exports) needs
+# a login or a re-authentication within this many minutes.
+SECUREMAIL_SECOND_STEP_MINUTES = 10
+SECUREMAIL_FRESH_LOGIN_MINUTES = 10
+SECUREMAIL_RECOVERY_CODES = 10
 # Operators see every account in the console: their passwords are longer (NIST SP 800-63B's
 # 15 for a single factor, rounded up).
 SECUREMAIL_OPERATOR_PASSWORD_LENGTH = 16
 # All rate limits in one table: "count/period" with period in s, m, h or d.
 SECUREMAIL_RATE_LIMITS = {
-    "login": "10/5m",
+    # Failed logins only: a right password is never charged. Per client address and per
+    # account from browsers that never logged in to that account, and per browser from one
+    # that did (its own small allowance; the account's lock doesn't apply to it).
+    "login_failed_address": "30/15m",
+    "login_failed_account": "10/15m",
+    "login_failed_browser": "5/h",
     "lookup": "60/m",
     "code_send_invitation": "5/h",
     "code_send_number": "5/h",
     "code_check": "20/10m",
-    "fresh_link": "5/h",
+    # "Forgot your password?" and the "no longer valid" page's one-button set-password link:
+    # per client address (an office shares one), and per account asked for (no flooding).
+    "password_link": "30/h",
+    "password_link_account": "5/h",
+    # A fresh registration link (typed address or the one button), likewise.
+    "fresh_link": "30/h",
+    "fresh_link_account": "5/h",
+    # Opening or using an emailed link (registration link, set-password link and its form),
+    # per client address: nobody tries tokens by the thousand.
+    "join_link": "120/10m",
+    "set_password_link": "120/10m",
+    # The invoices page emailed on request (per person).
+    "invoice_email": "5/h",
     # Starting a purchase (each one calls the card processor).
     "purchase": "10/h",
-    # Links a practice's user manager sends again or to a corrected address (per manager).
+    # Links sent again or to a corrected address, by the user manager or the inviter (per sender).
     "manager_link": "30/h",
+    # Two-step login: every second-step try (per account and per client address), the
+    # text-message codes sent (per account and per number), passkey sign-ins without a
+    # password (per client address), re-authentication tries (per account), email changes.
+    "second_step": "10/5m",
+    "text_code_send": "5/h",
+    "passkey_sign_in": "20/5m",
+    "reauthenticate": "10/5m",
+    "email_change": "5/h",
 }
 
 # Security headers (HTTPS, HSTS, CSP and friends).
@@ -361,6 +427,18 @@ if not DEBUG:
     if env_bool("SECURE_PROXY_SSL_HEADER", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# How many reverse proxies stand in front of the product (the TLS proxy, a load balancer):
+# the client's address is then the one that many entries from the right of X-Forwarded-For
+# (core.http.client_ip). 0: REMOTE_ADDR is the client's address.
+try:
+    SECUREMAIL_TRUSTED_PROXIES = env_int("SECUREMAIL_TRUSTED_PROXIES", 0)
+except ValueError:
+    SECUREMAIL_TRUSTED_PROXIES = -1
+if SECUREMAIL_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(
+        "SECUREMAIL_TRUSTED_PROXIES must be the number of reverse proxies in front of "
+        "SecureMail (0 or more)."
+    )
 
 # Logs go to stdout; no handler ever mails a traceback (it could carry request data).
 LOGGING = {

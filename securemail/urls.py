@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("securemail.accounts.urls")),
     path("", include("securemail.onboarding.urls")),
     path("practice/", include("securemail.practices.urls")),
+    path("contacts/", include("securemail.contacts.urls")),
     path("billing/", include("securemail.billing.urls")),
     # The local mail catcher answers 404 unless DEBUG is on.
     path("dev/mail/", include("securemail.notifications.urls")),

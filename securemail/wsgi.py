@@ -2,6 +2,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from securemail.core.private_files import create_files_private
+
+# Before Django opens anything: what the web workers create is the owner's alone.
+create_files_private()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "securemail.settings")
 application = get_wsgi_application()
 

@@ -1,27 +1,74 @@
 """Reads about accounts on behalf of the pages that need them, and the operators' rule."""
 
-from django.contrib.auth.tokens import default_token_generator
-from django.utils.crypto import constant_time_compare
-from django.utils.http import base36_to_int, urlsafe_base64_decode
+from django.utils import timezone
+from django.utils.http import urlsafe_base64_decode
 
-from securemail.accounts.models import User
+from securemail.accounts.models import (
+    AuthenticatorApp,
+    Passkey,
+    PasswordLink,
+    RecoveryCode,
+    TwoStep,
+    TwoStepMethod,
+    User,
+)
+from securemail.core import tokens
+
+
+def password_link(*, uidb64: str, token: str) -> PasswordLink | None:
+    """The link behind a set-password URL, whatever its state (see `is_usable`,
+    `is_expired`), or None: a link we never sent, an altered one, one replaced by a newer
+    link or ended by a password set since, or one for an account switched off."""
+    user_id = _user_id(uidb64)
+    if user_id is None:
+        return None
+    return (
+        PasswordLink.objects.select_related("user")
+        .filter(token_hash=tokens.hash_link_token(token), user_id=user_id, user__is_active=True)
+        .first()
+    )
+
+
+def password_link_by_id(*, link_id: object, uidb64: str) -> PasswordLink | None:
+    """The link a browser opened (its session keeps the id, never the token), if it is for
+    the account the URL names; None otherwise."""
+    user_id = _user_id(uidb64)
+    if not isinstance(link_id, int) or user_id is None:
+        return None
+    return (
+        PasswordLink.objects.select_related("user")
+        .filter(pk=link_id, user_id=user_id, user__is_active=True)
+        .first()
+    )
+
+
+def _user_id(uidb64: str) -> int | None:
+    """The account id a set-password URL names (None for one that names none)."""
+    try:
+        return int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+
+
+def is_usable(link: PasswordLink) -> bool:
+    """Neither used nor expired: its form may be shown (only the POST that sets the
+    password spends it, in accounts.services)."""
+    return link.used_at is None and link.expires_at > timezone.now()
+
+
+def is_expired(link: PasswordLink) -> bool:
+    """Genuine, never used, past its hours: the "no longer valid" page may offer a fresh
+    link to the address it was sent to."""
+    return link.used_at is None and link.expires_at <= timezone.now()
 
 
 def user_of_expired_set_password_link(*, uidb64: str, token: str) -> User | None:
     """The account a set-password link was made for, when the link is genuine but past its
-    24 hours, so the "no longer valid" page can offer a fresh one to that account's address.
-    None for an altered link, and for a used one (the password has changed since, so the
-    token no longer matches: that person logs in, or types their address)."""
-    try:
-        user = User.objects.get(pk=int(urlsafe_base64_decode(uidb64).decode()))
-        timestamp = base36_to_int(token.split("-", 1)[0])
-    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, User.DoesNotExist):
-        return None
-    # Django's own check, minus the age: the same hash for the same user state and timestamp.
-    expected = default_token_generator._make_token_with_timestamp(
-        user, timestamp, default_token_generator.secret
-    )
-    return user if constant_time_compare(expected, token) else None
+    hours, so the "no longer valid" page can offer a fresh one to that account's address.
+    None for an altered link, a used one (that person logs in, or types their address) and
+    one replaced since."""
+    link = password_link(uidb64=uidb64, token=token)
+    return link.user if link is not None and is_expired(link) else None
 
 
 def is_operator(user: object) -> bool:
@@ -29,3 +76,64 @@ def is_operator(user: object) -> bool:
     console lets in only them, and they reach nothing but the console (console.middleware);
     the services operators call check it again."""
     return isinstance(user, User) and user.is_active and user.is_operator
+
+
+# --- two-step login --------------------------------------------------------------------------
+
+
+def two_step_of(user: User) -> TwoStep | None:
+    """The person's two-step login settings (None before they ever set any up)."""
+    return TwoStep.objects.filter(user_id=user.pk).first()
+
+
+def second_step_needed(user: User) -> bool:
+    """The password alone doesn't open this account: it has two-step login on."""
+    return TwoStep.objects.filter(user_id=user.pk).exclude(method="").exists()
+
+
+def two_step_required(user: User) -> bool:
+    """The rule of who must use two-step login: every operator of the console, and the
+    doctors and staff of a practice whose user manager requires it."""
+    if is_operator(user):
+        return True
+    practice = user.practice if user.practice_id else None
+    return bool(
+        practice is not None
+        and practice.require_two_step
+        and user.kind in {User.Kind.DOCTOR, User.Kind.STAFF}
+    )
+
+
+def must_set_up_two_step(user: User) -> bool:
+    """Required to use two-step login and hasn't set it up: until they do, they reach only
+    the page that sets it up (accounts.security.middleware)."""
+    return two_step_required(user) and not second_step_needed(user)
+
+
+def confirmed_app(user: User) -> AuthenticatorApp | None:
+    return AuthenticatorApp.objects.filter(user_id=user.pk, confirmed_at__isnull=False).first()
+
+
+def passkeys_of(user: User) -> list[Passkey]:
+    return list(Passkey.objects.filter(user_id=user.pk))
+
+
+def recovery_codes_left(user: User) -> int:
+    return RecoveryCode.objects.filter(user_id=user.pk, used_at__isnull=True).count()
+
+
+def second_step_methods(user: User) -> list[str]:
+    """The ways this person can do the second step, their chosen one first (recovery codes
+    are always offered besides)."""
+    two_step = two_step_of(user)
+    if two_step is None or not two_step.is_on:
+        return []
+    available = []
+    if confirmed_app(user) is not None:
+        available.append(TwoStepMethod.APP)
+    if two_step.text_enabled and user.phone and user.phone_verified_at:
+        available.append(TwoStepMethod.TEXT)
+    if Passkey.objects.filter(user_id=user.pk).exists():
+        available.append(TwoStepMethod.PASSKEY)
+    available.sort(key=lambda method: method != two_step.method)
+    return [str(method) for method in available]

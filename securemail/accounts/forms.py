@@ -49,8 +49,8 @@ class ChoosePasswordForm(SetPasswordForm):
 
     @override
     def save(self, commit: bool = True) -> User:
-        services.set_password(user=self.user, password=self.cleaned_data["new_password1"])
-        return self.user
+        # Only accounts.services.set_password_with_link sets it: it spends the link too.
+        raise NotImplementedError("Use accounts.services.set_password_with_link.")
 
 
 def _time_zone_choices() -> list[tuple[str, str]]:

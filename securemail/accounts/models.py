@@ -1,9 +1,14 @@
+from collections.abc import Iterator
+from typing import override
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
+
+from securemail.core.sealing import SealedRow
 
 
 class Practice(models.Model):
@@ -17,6 +22,8 @@ class Practice(models.Model):
     postal_code = models.CharField(max_length=20)
     # Set by the user manager: must people this practice invites verify their phone?
     require_phone_verification = models.BooleanField(default=True)
+    # Set by the user manager: must the practice's doctors and staff use two-step login?
+    require_two_step = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -164,6 +171,31 @@ class User(AbstractBaseUser):
     def __str__(self) -> str:
         return self.full_name or self.email
 
+    # A session stays open while the hash it was opened with is the account's: Django's
+    # (an HMAC of the password hash) while the account isn't locked, so a new password ends
+    # every session. A lock changes it too: sessions open when wrong passwords lock the
+    # account end; a browser that knew the account logs in again past the lock (its session
+    # ends when the lock is lifted). Unlocked, the hash is Django's own, byte for byte.
+    @override
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash(secret=None)
+
+    @override
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=secret)
+
+    def _session_hash(self, *, secret: str | bytes | None) -> str:
+        value = self.password
+        if self.locked_at is not None:
+            value += f"|locked:{self.locked_at.isoformat()}"
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            value,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     # What Django's admin (the operators' console) asks of a user. SecureMail grants nothing
     # through Django's permissions: the console lets operators in by `is_operator`
     # (accounts.access.is_operator), and a practice user gets nothing from either.
@@ -209,3 +241,163 @@ class User(AbstractBaseUser):
         if kind == User.Kind.DOCTOR and full_name:
             return f"Dr. {full_name}"
         return full_name or email
+
+
+class PasswordLink(models.Model):
+    """A link to set (or reset) a password: emailed, or printed by `create_operator`. Only
+    the token's SHA-256 is kept. It works once (accounts.services.set_password_with_link
+    spends it with one conditional UPDATE, so of any number of posts at once exactly one
+    wins) and until `expires_at`; a newer link of the same purpose replaces it (the row is
+    deleted), and setting the password ends every other link of the account."""
+
+    class Purpose(models.TextChoices):
+        SET = "set", "Set a first password"
+        RESET = "reset", "Reset a password"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_links")
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Password link {self.pk} ({self.get_purpose_display()})"
+
+
+# --- two-step login (accounts.twostep) ------------------------------------------------------
+
+
+class TwoStepMethod(models.TextChoices):
+    """The ways to prove the second thing at login, after the password."""
+
+    APP = "app", "Authenticator app"
+    TEXT = "text", "Text message"
+    PASSKEY = "passkey", "Passkey"
+
+
+class TwoStep(models.Model):
+    """A person's two-step login: on while `method` is set (the way the second step asks
+    first; the others they have set up are offered too, and a recovery code always)."""
+
+    user = models.OneToOneField(
+        User, primary_key=True, on_delete=models.CASCADE, related_name="two_step"
+    )
+    method = models.CharField(max_length=10, choices=TwoStepMethod.choices, blank=True)
+    # Codes by text message to the verified cell phone, once confirmed with a first code.
+    text_enabled = models.BooleanField(default=False)
+    # The WebAuthn user handle of this account's passkeys: random, never the user's id or
+    # address (authenticators may show or sync it).
+    passkey_user_handle = models.BinaryField(max_length=32)
+    enabled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Two-step login of user {self.user_id}"
+
+    @property
+    def is_on(self) -> bool:
+        return bool(self.method)
+
+
+class AuthenticatorApp(SealedRow, models.Model):
+    """The authenticator app's TOTP secret, sealed under a data key of its own (a database
+    dump alone can't make codes). Unconfirmed until the person types a first code."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="authenticator_app")
+    wrapped_key = models.BinaryField()
+    key_version = models.PositiveIntegerField(db_index=True)
+    secret_sealed = models.BinaryField()
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The last 30-second step whose code was accepted: a code is good once, and never an
+    # older one after it.
+    last_step = models.BigIntegerField(null=True, blank=True)
+
+    sealed_parts = ("secret",)
+    key_context_fields = ("user",)
+
+    def __str__(self) -> str:
+        return f"Authenticator app of user {self.user_id}"
+
+    def key_context(self) -> str:
+        # Bound to its row and its person: a secret copied to another account won't open.
+        return f"totp:{self.pk}:user:{self.user_id}"
+
+    def context_prefix(self) -> str:
+        return f"totp:{self.pk}"
+
+
+class RecoveryCode(models.Model):
+    """One of the ten one-time recovery codes, stored as a keyed hash only."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Recovery code {self.pk} of user {self.user_id}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a device's fingerprint, face or PIN, or a security key)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=60)
+    credential_id = models.BinaryField(max_length=1023)
+    # SHA-256 of credential_id: the unique, indexed way to find a passkey from a login.
+    credential_key = models.CharField(max_length=64, unique=True)
+    public_key = models.BinaryField()
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Passkey {self.pk} of user {self.user_id}"
+
+
+class AccountCode(models.Model):
+    """A 6-digit code sent by text message: for the second step at login, for turning on
+    text-message codes, or to verify a new cell phone. Only its keyed hash is stored."""
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", "Second step"
+        TURN_ON_TEXT = "turn_on_text", "Turning on text-message codes"
+        NEW_PHONE = "new_phone", "Verifying a new cell phone"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    # The number it was sent to (E.164): a code only verifies the number it went to.
+    destination = models.CharField(max_length=20)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose", "-created_at"], name="account_code")]
+
+    def __str__(self) -> str:
+        return f"Code {self.pk} ({self.purpose})"
+
+
+class EmailChange(models.Model):
+    """A new login address waiting for its confirmation link (sent to the new address).
+    Only the link token's hash is stored; the link works once, for 24 hours."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    new_email = models.EmailField(max_length=254)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    invalidated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Email change {self.pk} of user {self.user_id}"

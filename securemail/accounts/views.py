@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,6 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from securemail.accounts import access, services
 from securemail.accounts.forms import ChoosePasswordForm, LoginForm, PasswordLinkForm, ProfileForm
 from securemail.accounts.models import User
+from securemail.accounts.security import session
+from securemail.core.headers import no_referrer
 from securemail.core.http import client_ip
 
 
@@ -30,11 +32,13 @@ def login(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
+        device = session.device_cookie(request)
         try:
             user = services.log_in(
                 email=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
                 client_ip=client_ip(request),
+                device=device,
             )
         except services.TooManyRequests as error:
             form.add_error(None, str(error))
@@ -42,8 +46,18 @@ def login(request: HttpRequest) -> HttpResponse:
         except services.LoginRefused as error:
             form.add_error(None, str(error))
         else:
+            if access.second_step_needed(user):
+                session.begin_second_step(
+                    request,
+                    user=user,
+                    next_url=next_url,
+                    known_browser=services.is_known_browser(user=user, device=device),
+                )
+                return redirect("accounts:second_step")
             auth_login(request, user, backend="securemail.accounts.backends.EmailBackend")
-            return redirect(next_url)
+            response = redirect(next_url)
+            session.keep_browser_known(request, response, user)
+            return response
     context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
     return render(request, "accounts/login.html", context, status=status)
 
@@ -62,6 +76,7 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+@no_referrer
 @require_http_methods(["GET", "POST"])
 def password_link(request: HttpRequest) -> HttpResponse:
     """Ask for a fresh set-password link. Same answer whether or not the address exists."""
@@ -82,16 +97,7 @@ def password_link_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/password_link_sent.html")
 
 
-def _resend_context(uidb64: str, token: str) -> dict[str, Any]:
-    """The "no longer valid" page's one-button fresh link, for a genuine expired link."""
-    if access.user_of_expired_set_password_link(uidb64=uidb64, token=token) is None:
-        return {}
-    return {
-        "resend_url": reverse("accounts:password_link_again"),
-        "resend_fields": {"uidb64": uidb64, "token": token},
-    }
-
-
+@no_referrer
 @require_POST
 def password_link_again(request: HttpRequest) -> HttpResponse:
     """A fresh set-password link to the address an expired one was sent to, never shown.
@@ -102,48 +108,82 @@ def password_link_again(request: HttpRequest) -> HttpResponse:
             uidb64=uidb64, token=token, client_ip=client_ip(request)
         )
     except services.TooManyRequests as error:
-        context = _resend_context(uidb64, token) | {"validlink": False, "resend_error": str(error)}
-        return render(request, "accounts/set_password.html", context, status=429)
+        return _link_invalid(request, uidb64, token, error=str(error), status=429)
     return render(request, "accounts/password_link_sent.html", {"to_link_address": True})
 
 
-class SetPasswordView(auth_views.PasswordResetConfirmView):
-    """Django's confirm view: the token leaves the URL at once (kept in the session) and only
-    the POST that sets the password spends it."""
+# The session keeps the id of the link a browser opened; its form's URL says this instead of
+# the token, so the token leaves the address bar (and history) before anything is typed.
+SESSION_KEY = "accounts.password_link"
+FORM_SLUG = "set-password"
 
-    form_class = ChoosePasswordForm
-    template_name = "accounts/set_password.html"
-    success_url = reverse_lazy("accounts:login")
-    post_reset_login = False
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        if not context["validlink"]:
-            context |= _resend_context(self.kwargs["uidb64"], self.kwargs["token"])
-        return context
-
-    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
-        # Like the registration link: a bad link is a 404, a refused password a 400.
-        form = context.get("form")
-        if not context.get("validlink"):
-            kwargs["status"] = 404
-        elif form is not None and form.is_bound and form.errors:
-            kwargs["status"] = 400
-        return super().render_to_response(context, **kwargs)
-
-    def form_valid(self, form: Any) -> HttpResponse:
-        response = super().form_valid(form)
-        if self.request.user.is_authenticated and self.request.user.pk != form.user.pk:
+@sensitive_post_parameters("new_password1", "new_password2")
+@no_referrer
+@require_http_methods(["GET", "POST"])
+def set_password(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The emailed set-password link. Opening it keeps the link in this browser's session
+    and shows the form at a URL without the token; only the POST that sets the password
+    spends the link (mail scanners only GET). A bad link is a 404, a refused password a
+    400, too many opened from one address a 429."""
+    try:
+        services.spend_set_password_link_opening(client_ip=client_ip(request))
+    except services.TooManyRequests as error:
+        return render(request, "too_many_requests.html", {"message": str(error)}, status=429)
+    if token != FORM_SLUG:
+        link = access.password_link(uidb64=uidb64, token=token)
+        if link is None or not access.is_usable(link):
+            return _link_invalid(
+                request, uidb64, token, used=link is not None and link.used_at is not None
+            )
+        request.session[SESSION_KEY] = link.pk
+        return redirect("accounts:set_password", uidb64=uidb64, token=FORM_SLUG)
+    link = access.password_link_by_id(link_id=request.session.get(SESSION_KEY), uidb64=uidb64)
+    if link is None or not access.is_usable(link):
+        return _link_invalid(request, used=link is not None and link.used_at is not None)
+    form = ChoosePasswordForm(link.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.set_password_with_link(
+                link=link, password=form.cleaned_data["new_password1"]
+            )
+        except services.PasswordLinkInvalid as error:
+            return _link_invalid(request, used=isinstance(error, services.PasswordLinkUsed))
+        request.session.pop(SESSION_KEY, None)
+        if request.user.is_authenticated and request.user.pk != user.pk:
             # Someone else is logged in in this browser: the login page would send the
             # newcomer to their inbox. Log them out, so the newcomer can log in.
-            logout(self.request)
+            logout(request)
         done = (
-            "Log in to open the console."
-            if form.user.is_operator
-            else "Log in to read your messages."
+            "Log in to open the console." if user.is_operator else "Log in to read your messages."
         )
-        messages.success(self.request, f"Your password is set. {done}")
-        return response
+        messages.success(request, f"Your password is set. {done}")
+        return redirect("accounts:login")
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request, "accounts/set_password.html", {"form": form, "validlink": True}, status=status
+    )
+
+
+def _link_invalid(
+    request: HttpRequest,
+    uidb64: str = "",
+    token: str = "",
+    *,
+    used: bool = False,
+    error: str = "",
+    status: int = 404,
+) -> HttpResponse:
+    """The "no longer valid" page (404, like a bad registration link). For a genuine link
+    that expired it offers a one-button fresh link to the address it was sent to; for any
+    other, the form to type the address; for a used one it says so."""
+    context: dict[str, Any] = {"validlink": False, "already_used": used}
+    if error:
+        context["resend_error"] = error
+    if access.user_of_expired_set_password_link(uidb64=uidb64, token=token) is not None:
+        context["resend_url"] = reverse("accounts:password_link_again")
+        context["resend_fields"] = {"uidb64": uidb64, "token": token}
+    return render(request, "accounts/set_password.html", context, status=status)
 
 
 @login_required

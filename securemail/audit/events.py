@@ -76,3 +76,65 @@ class Event(models.TextChoices):
     KEY_RETIRED = "ops:key:retire", "Encryption key version retired"
     AUDIT_LOG_EXPORTED = "practices:audit:export", "Practice's audit log exported"
     DISCLOSURES_VIEWED = "practices:audit:disclosures", "Accounting of disclosures produced"
+    # notifications (issue 9): an email or text given up for good, and who acted on it
+    NOTIFICATION_NOT_DELIVERED = (
+        "notifications:outbox:not_delivered",
+        "Notification not delivered (retries used up)",
+    )
+    NOTIFICATION_BOUNCED = (
+        "notifications:outbox:bounced",
+        "Notification bounced (the address was refused)",
+    )
+    INVITATION_RESENT_BY_INVITER = (
+        "practices:invitation:resend_by_inviter",
+        "Invitation sent again by the person who sent it",
+    )
+    INVITEE_EMAIL_CORRECTED_BY_INVITER = (
+        "practices:invitee:correct_email_by_inviter",
+        "Invitee's email address corrected by the person who invited them",
+    )
+    # two-step login, passkeys and re-authentication (issue 10)
+    LOGIN_PASSWORD_ACCEPTED = (
+        "accounts:login:password_accepted",
+        "Right password at login; second step asked",
+    )
+    SECOND_STEP_PASSED = "accounts:login:second_step", "Second step at login passed"
+    SECOND_STEP_FAILED = "accounts:login:second_step_failed", "Wrong second step at login"
+    PASSKEY_SIGN_IN = "accounts:login:passkey", "Logged in with a passkey"
+    PASSKEY_REFUSED = "accounts:passkey:refused", "Passkey sign-in refused"
+    PASSKEY_CLONE_SUSPECTED = (
+        "accounts:passkey:clone_suspected",
+        "Passkey refused: its counter went back (a cloned authenticator?)",
+    )
+    REAUTHENTICATED = "accounts:session:reauthenticate", "Confirmed identity for a sensitive action"
+    REAUTHENTICATION_FAILED = (
+        "accounts:session:reauthenticate_failed",
+        "Wrong password or code when confirming identity",
+    )
+    TWO_STEP_ON = "accounts:two_step:on", "Two-step login turned on"
+    TWO_STEP_OFF = "accounts:two_step:off", "Two-step login turned off"
+    TWO_STEP_METHOD_ADDED = "accounts:two_step:method_add", "Two-step method added"
+    TWO_STEP_METHOD_REMOVED = "accounts:two_step:method_remove", "Two-step method removed"
+    TWO_STEP_METHOD_CHANGED = "accounts:two_step:method_change", "Two-step method changed"
+    PASSKEY_ADDED = "accounts:passkey:add", "Passkey added"
+    PASSKEY_REMOVED = "accounts:passkey:remove", "Passkey removed"
+    RECOVERY_CODES_REGENERATED = (
+        "accounts:recovery_codes:regenerate",
+        "Recovery codes made (the old ones no longer work)",
+    )
+    RECOVERY_CODE_USED = "accounts:recovery_codes:use", "Recovery code used"
+    TEXT_CODE_SENT = "accounts:code:send", "Code sent by text message"
+    PASSWORD_CHANGED = "accounts:password:change", "Password changed"
+    EMAIL_CHANGE_REQUESTED = "accounts:email:change_request", "Change of email address asked"
+    EMAIL_CHANGED = "accounts:email:change", "Email address changed"
+    PHONE_CHANGED = "accounts:phone:change", "Cell phone changed and verified"
+    TWO_STEP_POLICY = (
+        "practices:practice:two_step",
+        "Practice's two-step login requirement changed",
+    )
+    # contacts (issue 11): a person's own address book (ids only, never a name or a note)
+    CONTACT_ADDED = "contacts:contact:add", "Contact added"
+    CONTACT_CHANGED = "contacts:contact:change", "Contact changed"
+    CONTACT_DELETED = "contacts:contact:delete", "Contact deleted"
+    CONTACT_RESTORED = "contacts:contact:restore", "Deleted contact restored"
+    CONTACTS_PURGED = "contacts:contact:purge", "Deleted contacts past their restore time removed"

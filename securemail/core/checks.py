@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -40,3 +40,20 @@ def refuse_to_serve_without_keys() -> None:
         raise ImproperlyConfigured(
             "SecureMail can't start: " + "; ".join(f"{e.msg} ({e.hint})" for e in errors)
         )
+
+
+@register()
+def var_dir_is_private(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:  # noqa: ARG001 (Django passes these by name)
+    """What startup could not make owner-only under the var directory (someone else's
+    files, a read-only file system)."""
+    from securemail.core.private_files import open_to_others
+
+    return [
+        Warning(
+            f"{path} can be read by other accounts of this machine.",
+            hint=f"`chmod go-rwx {path}`: the database, keys and files kept there are the "
+            "service's alone.",
+            id="securemail.W001",
+        )
+        for path in open_to_others(settings.VAR_DIR)
+    ]

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import fcntl
 import functools
+import hmac
 import os
 import secrets
 import struct
@@ -223,6 +224,35 @@ def _wrapping_cipher(kek: bytes, day: date | None) -> AESGCM:
         raise DecryptionError("Wrapped key names an impossible expiry day.") from None
     # Cached by (kek, day key): once a day key is destroyed, its entry is never hit again.
     return _combine(kek, day_key)
+
+
+@functools.lru_cache(maxsize=256)
+def _index_root(kek: bytes, day_key: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=b"securemail-index-v1"
+    ).derive(kek + day_key)
+
+
+def index_key(*, day: date, scope: str, version: int | None = None) -> tuple[int, bytes]:
+    """The key of a keyed index (tokens that are HMACs of words, e.g. one person's search
+    index) for `scope` and `day`, and the keyring version it was derived under (the active
+    one unless `version` is given).
+
+    Derived from a key-encryption key *and* the day's shredding key, as the wrapping of a
+    data key expiring that day is: a database dump alone computes no token, and once the
+    ratchet has passed `day` nobody can compute that day's tokens again, so index rows in
+    old backups match nothing. DecryptionError when the day's key is gone (or `version` is
+    not in the keyring)."""
+    ring = keyring()
+    version = version or ring.active_version
+    kek = ring.kek(version)
+    try:
+        day_key = shred.day_key(day)
+    except shred.DayKeyShredded:
+        raise DecryptionError(f"The key of {day.isoformat()} has been shredded.") from None
+    except ValueError:
+        raise DecryptionError("An index day further ahead than any message expires.") from None
+    return version, hmac.digest(_index_root(kek, day_key), f"scope|{scope}".encode(), "sha256")
 
 
 def wrap_data_key(data_key: bytes, *, context: str, expires_on: date | None = None) -> bytes:

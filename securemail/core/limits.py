@@ -25,6 +25,13 @@ class Limits:
     password_link_hours: int
     # Wrong passwords in a row that lock an account.
     max_failed_logins: int
+    # A browser that logged in to an account is known to it (past the lock) this many days.
+    known_browser_days: int
+    # Two-step login: minutes to finish the second step after the password; minutes a
+    # login or re-authentication counts as recent for sensitive actions; recovery codes.
+    second_step_minutes: int
+    fresh_login_minutes: int
+    recovery_codes: int
     # An operator's password has at least this many characters (everyone's: 8).
     operator_password_length: int
     # Sessions end after this many idle minutes.
@@ -33,6 +40,15 @@ class Limits:
     max_attachment_mb: int
     max_message_attachments_mb: int
     max_attachments: int
+    # The outbox: a worker's claim on the email or text it is sending lapses after this
+    # many seconds unless renewed (a worker that dies mid-send holds it no longer), and
+    # while emails wait for an unreachable mail relay, it is tried this often.
+    outbox_lease_seconds: int
+    relay_probe_seconds: int
+    # Contacts one person keeps (besides those they exchanged messages with), and the days
+    # a deleted contact can still be restored.
+    max_contacts: int
+    contact_restore_days: int
 
 
 def limits() -> Limits:
@@ -42,14 +58,22 @@ def limits() -> Limits:
         code_minutes=settings.SECUREMAIL_CODE_MINUTES,
         code_max_tries=settings.SECUREMAIL_CODE_MAX_TRIES,
         invitation_days=settings.SECUREMAIL_INVITATION_DAYS,
-        password_link_hours=settings.PASSWORD_RESET_TIMEOUT // 3600,
+        password_link_hours=settings.SECUREMAIL_PASSWORD_LINK_HOURS,
         max_failed_logins=settings.SECUREMAIL_MAX_FAILED_LOGINS,
+        known_browser_days=settings.SECUREMAIL_KNOWN_BROWSER_DAYS,
+        second_step_minutes=settings.SECUREMAIL_SECOND_STEP_MINUTES,
+        fresh_login_minutes=settings.SECUREMAIL_FRESH_LOGIN_MINUTES,
+        recovery_codes=settings.SECUREMAIL_RECOVERY_CODES,
         operator_password_length=settings.SECUREMAIL_OPERATOR_PASSWORD_LENGTH,
         idle_minutes=settings.SESSION_COOKIE_AGE // 60,
         max_attachment_mb=settings.SECUREMAIL_MAX_ATTACHMENT_BYTES // (1024 * 1024),
         max_message_attachments_mb=settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES
         // (1024 * 1024),
         max_attachments=settings.SECUREMAIL_MAX_ATTACHMENTS,
+        outbox_lease_seconds=settings.SECUREMAIL_OUTBOX_LEASE_SECONDS,
+        relay_probe_seconds=settings.SECUREMAIL_RELAY_PROBE_SECONDS,
+        max_contacts=settings.SECUREMAIL_MAX_CONTACTS,
+        contact_restore_days=settings.SECUREMAIL_CONTACT_RESTORE_DAYS,
     )
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
-from securemail.notifications.access import bounced_addresses
+from securemail.notifications.access import Notice, bounced_addresses, notices
 from securemail.onboarding.models import Invitation
 
 
@@ -280,14 +280,20 @@ class SlipRow:
 
     recipient: User
     kind: str
+    # When the notification was queued: shown only for deliveries older than `notice`.
     notified_at: datetime | None
     registered_at: datetime | None
     invited: bool
     opened_at: datetime | None
     replied_at: datetime | None
     downloads: dict[uuid.UUID, datetime] = field(default_factory=dict)
-    # The notification to this recipient's address bounced: it never arrived.
-    bounced_at: datetime | None = None
+    # How the email telling them went (the new-message email, or for someone this message
+    # invited, the welcome email of their invitation now): None for deliveries from before
+    # the slip read it.
+    notice: Notice | None = None
+    # The viewer sent this recipient's open invitation, whose email did not arrive: they
+    # may re-send it or correct the address (practices' inviter pages).
+    may_fix_invitation: bool = False
 
 
 def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[SlipRow]]:
@@ -304,7 +310,6 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
             Delivery.objects.filter(message__in=mine).select_related("recipient").order_by("id")
         )
     recipient_ids = {d.recipient_id for d in deliveries}
-    bounced = bounced_addresses(d.recipient.email for d in deliveries)
     # Whoever sent the invitation: someone another sender invited is "not yet" registered
     # here too. The used invitation (at most one) wins over one still open.
     invitations: dict[int, Invitation] = {}
@@ -312,6 +317,12 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         known = invitations.get(inv.invitee_id)
         if known is None or (inv.used_at and not known.used_at):
             invitations[inv.invitee_id] = inv
+    # Each recipient's email: the delivery's own, or for those this message invited (who
+    # got no other), their invitation's welcome email.
+    states = notices(
+        [d.notification_id for d in deliveries]
+        + [inv.welcome_email_id for inv in invitations.values()]
+    )
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
     no_files = all(hasattr(m, "thread_attachments") and not m.thread_attachments for m in mine)
     records = AttachmentDownload.objects.filter(
@@ -325,6 +336,12 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         if invitation and invitation.used_at and invitation.used_at <= delivery.sent_at:
             # Registered before this message was sent: already a user, for this slip.
             invitation = None
+        if delivery.notification_id is not None:
+            notice = states.get(delivery.notification_id)
+        elif invitation is not None and invitation.welcome_email_id is not None:
+            notice = states.get(invitation.welcome_email_id)
+        else:
+            notice = None
         slips.setdefault(delivery.message_id, []).append(
             SlipRow(
                 recipient=delivery.recipient,
@@ -335,7 +352,14 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
                 opened_at=delivery.read_at,
                 replied_at=delivery.replied_at,
                 downloads=downloads.get((delivery.message_id, delivery.recipient_id), {}),
-                bounced_at=getattr(bounced.get(delivery.recipient.email), "bounced_at", None),
+                notice=notice,
+                may_fix_invitation=bool(
+                    invitation is not None
+                    and invitation.used_at is None
+                    and invitation.invited_by_id == user.pk
+                    and notice is not None
+                    and notice.undelivered
+                ),
             )
         )
     return slips

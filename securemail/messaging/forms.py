@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import User, normalize_email
 from securemail.core.limits import days, limits
+from securemail.messaging import index
 from securemail.messaging.services.recipients import RoleCheck
 from securemail.onboarding.models import RecipientRole
 
@@ -240,3 +241,39 @@ class ExpiryForm(forms.Form):
         service's rule (messaging.services.change_expiry)."""
         day: date = self.cleaned_data["expires_on"]
         return datetime.combine(day, time(23, 59), tzinfo=self.user.zone)
+
+
+MAX_QUERY = 200
+MAX_QUERY_WORDS = 10
+
+
+class SearchForm(forms.Form):
+    """What to look for in one's mailbox: words (their starts find longer words)."""
+
+    q = forms.CharField(
+        label="Search your mailbox",
+        max_length=MAX_QUERY,
+        error_messages={
+            "required": "Type a word to search for.",
+            "max_length": f"A search can be at most {MAX_QUERY} characters long: "
+            "shorten it to the words that matter.",
+        },
+    )
+    # The "Older" button's cursor (see securemail.messaging.paging).
+    before = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
+
+    def clean_q(self) -> str:
+        text: str = self.cleaned_data["q"]
+        found = list(dict.fromkeys(index.words(text)))
+        if not found:
+            raise ValidationError(
+                "Type a word or a number to search for: punctuation and symbols alone find nothing."
+            )
+        if len(found) > MAX_QUERY_WORDS:
+            raise ValidationError(f"Search for at most {MAX_QUERY_WORDS} words at once.")
+        self.words = found
+        return text
+
+    def shown_text(self) -> str:
+        """What goes back into the search box: at most MAX_QUERY characters."""
+        return str(self.data.get("q", ""))[:MAX_QUERY]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from securemail.core.sealing import SealedRow
+from securemail.notifications.models import OutboxEmail
 
 
 class Message(SealedRow, models.Model):
@@ -90,7 +91,13 @@ class Delivery(models.Model):
     # Copied from the message so a mailbox page is one index range scan, no join.
     sent_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    # When the notification was queued (the message's sending time).
     notified_at = models.DateTimeField(null=True, blank=True)
+    # The new-message email to this recipient, whose state the delivery slip shows; none
+    # for someone this message invited (their invitation's welcome email stands for it).
+    notification = models.ForeignKey(
+        OutboxEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # First time the recipient opened it (the delivery slip's "opened").
     read_at = models.DateTimeField(null=True, blank=True)
     replied_at = models.DateTimeField(null=True, blank=True)
@@ -208,3 +215,39 @@ class Draft(SealedRow, models.Model):
 
     def context_prefix(self) -> str:
         return f"draft:{self.pk}"
+
+
+class SearchEntry(models.Model):
+    """One term (a word, or the start of one) of a message in one person's search index.
+
+    Only a keyed hash of the term is stored (`token`, see securemail.messaging.index), under
+    a key of the owner and of the message's expiry day (`day`) derived from the keyring
+    (`key_version`) and the shredding ratchet: a dump shows which of one person's messages
+    share a term and how many terms each has, never a term. The rows of a message go with
+    it (delete, expiry) or with one person's copy of it (hide)."""
+
+    # The primary key is the search's own index: a lookup of (owner, version, day, token)
+    # reads the matching messages in sent order, with no other table and no second index;
+    # (owner, version) alone says whether a person has entries under a version.
+    pk = models.CompositePrimaryKey("owner", "key_version", "day", "token", "sent_at", "message")
+    # Not enforced by the database (db_constraint): its check of each inserted row's owner
+    # and message was a sixth of a send's time. Rows are written only with their message,
+    # in its transaction (services.indexing), and go with it through Django's cascade.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    day = models.DateField()
+    key_version = models.PositiveSmallIntegerField()
+    token = models.BigIntegerField()
+    # Copied from the message: results come newest first, and pages by keyset, in the index.
+    sent_at = models.DateTimeField()
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+
+    def __str__(self) -> str:
+        return f"Search entry of {self.message_id} for {self.owner_id}"

@@ -22,7 +22,17 @@ class KeysetPage[T]:
 
 
 def _encode(row: Any) -> str:
-    return f"{int(row.sent_at.timestamp() * 1_000_000)}~{row.pk}"
+    return cursor_at(row.sent_at, row.pk)
+
+
+def cursor_at(sent_at: datetime, pk: Any) -> str:
+    """The cursor of the row sent at `sent_at` with primary key `pk`."""
+    return f"{int(sent_at.timestamp() * 1_000_000)}~{pk}"
+
+
+def parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """(sent_at, primary key as text) of a cursor; None for a missing or malformed one."""
+    return _decode(cursor)
 
 
 def _decode(cursor: str | None) -> tuple[datetime, str] | None:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("archive/", views.archive, name="archive"),
     path("sent/", views.sent, name="sent"),
     path("drafts/", views.drafts, name="drafts"),
+    path("search/", views.search, name="search"),
     path("drafts/<uuid:draft_id>/discard/", views.discard_draft, name="discard_draft"),
     path("compose/", views.compose, name="compose"),
     path("compose/lookup/", views.lookup, name="lookup"),

@@ -1,8 +1,13 @@
-"""Reads of what delivery learnt about addresses (for the services that send)."""
+"""Reads of what delivery learnt: bounced addresses (for the services that send), and how
+each notification went (for the pages that show it: the delivery slip, the people page)."""
 
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 
-from securemail.notifications.models import BouncedAddress
+from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxEntry
 
 
 def bounced_addresses(emails: Iterable[str]) -> dict[str, BouncedAddress]:
@@ -11,3 +16,60 @@ def bounced_addresses(emails: Iterable[str]) -> dict[str, BouncedAddress]:
     if not wanted:
         return {}
     return {b.email: b for b in BouncedAddress.objects.filter(email__in=wanted)}
+
+
+class NoticeState(StrEnum):
+    """What became of one notification, in the words a sender reads."""
+
+    QUEUED = "queued"
+    DELIVERED = "delivered to the mail server"
+    RETRYING = "retrying"
+    NOT_DELIVERED = "not delivered"
+    BOUNCED = "bounced"
+
+
+# The states that mean it will not arrive: the sender has something to put right.
+UNDELIVERED = frozenset({NoticeState.NOT_DELIVERED, NoticeState.BOUNCED})
+GIVEN_UP = [OutboxEntry.Status.FAILED, OutboxEntry.Status.BOUNCED]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """How one outbox email went: its state, and when it got there (delivered to the mail
+    server, or given up), if it has."""
+
+    state: NoticeState
+    at: datetime | None = None
+
+    @property
+    def undelivered(self) -> bool:
+        return self.state in UNDELIVERED
+
+
+def notice_of(email: OutboxEmail) -> Notice:
+    """The state of one outbox email, read from its row (never from timestamps elsewhere)."""
+    status = email.status
+    if status == OutboxEntry.Status.SENT:
+        return Notice(NoticeState.DELIVERED, email.sent_at)
+    if status == OutboxEntry.Status.BOUNCED:
+        return Notice(NoticeState.BOUNCED, email.given_up_at)
+    if status == OutboxEntry.Status.FAILED:
+        return Notice(NoticeState.NOT_DELIVERED, email.given_up_at)
+    # Being sent for the first time is still "queued"; any later try is a retry.
+    if status == OutboxEntry.Status.RETRY or email.attempts > 1:
+        return Notice(NoticeState.RETRYING)
+    return Notice(NoticeState.QUEUED)
+
+
+# What notice_of reads: never the sealed content or its key.
+NOTICE_FIELDS = ("id", "status", "attempts", "sent_at", "given_up_at")
+
+
+def notices(email_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Notice]:
+    """The state of each of these outbox emails (one query), by id; unknown ids are left
+    out (an email never queued, or its row gone)."""
+    wanted = {pk for pk in email_ids if pk is not None}
+    if not wanted:
+        return {}
+    rows = OutboxEmail.objects.filter(pk__in=wanted).only(*NOTICE_FIELDS)
+    return {row.pk: notice_of(row) for row in rows}

@@ -24,18 +24,25 @@ class NotificationKind(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Payment failed"
     CARD_EXPIRING = "card_expiring", "Card about to expire"
     INVOICE_LIST = "invoice_list", "Invoice list"
+    # accounts.emails: what changed about an account's security (no codes in it); the link
+    # confirming a new address; the second step's code by text message
+    SECURITY_NOTICE = "security_notice", "Account security notice"
+    EMAIL_CHANGE = "email_change", "Link confirming a new email address"
+    SIGN_IN_CODE = "sign_in_code", "Code by text message"
 
 
 class OutboxEntry(SealedRow, models.Model):
     """What every outgoing item shares: a status machine (queued → sending → sent, or
-    retry → … → failed), its attempts, and its content sealed until sent, then wiped."""
+    retry → … → failed; bounced when the receiving server refuses the address for good),
+    its attempts, and its content sealed until sent, then wiped."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         RETRY = "retry", "Waiting to retry"
-        FAILED = "failed", "Failed"
+        FAILED = "failed", "Not delivered (given up)"
+        BOUNCED = "bounced", "Bounced (address refused)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # One of NotificationKind (typed at every call; no `choices`, so a new kind needs no
@@ -44,10 +51,13 @@ class OutboxEntry(SealedRow, models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
+    # When it is due; while a worker holds it (sending), when that worker's claim lapses.
     next_attempt_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When delivery was given up (failed or bounced).
+    given_up_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=200, blank=True)
-    # Lets the product show "notified at" per recipient without reading the content.
+    # Lets the product show a recipient's notification without reading its content.
     recipient_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     wrapped_key = models.BinaryField(null=True, blank=True)
     key_version = models.PositiveIntegerField(null=True, blank=True, db_index=True)
@@ -74,6 +84,9 @@ class OutboxEmail(OutboxEntry):
     """
 
     to_email = models.EmailField()
+    # Waiting to retry because the mail relay could not be reached (not because of this
+    # email): it goes out as soon as the relay answers again, not at its next backoff step.
+    waiting_for_relay = models.BooleanField(default=False)
     context_name = "outbox"
 
     class Meta:

@@ -16,9 +16,10 @@ def registration_link(token: str) -> str:
 
 def queue_welcome_email(invitation: Invitation, token: str, *, again: bool) -> None:
     """The welcome email for the invitation's role, on the inviter's behalf, with the
-    single-use link (`again`: a fresh link replacing an older one)."""
+    single-use link (`again`: a fresh link replacing an older one). The invitation keeps a
+    reference to it: the inviter's pages show how its delivery went."""
     inviter = invitation.invited_by
-    queue_email(
+    invitation.welcome_email = queue_email(
         to=invitation.invitee.email,
         template=f"onboarding/emails/welcome_{invitation.role}",
         context={
@@ -31,6 +32,7 @@ def queue_welcome_email(invitation: Invitation, token: str, *, again: bool) -> N
         kind=NotificationKind.WELCOME_AGAIN if again else NotificationKind.WELCOME,
         recipient_user_id=invitation.invitee_id,
     )
+    invitation.save(update_fields=["welcome_email"])
 
 
 def queue_code(*, invitation: Invitation, channel: str, destination: str, code: str) -> None:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from securemail.accounts.models import User
+from securemail.notifications.models import OutboxEmail
 
 
 class RecipientRole(models.TextChoices):
@@ -42,6 +43,11 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField()
     opened_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    # The welcome email with the link that works now (a fresh link replaces it): how its
+    # delivery went is what the inviter's pages show.
+    welcome_email = models.ForeignKey(
+        OutboxEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # What the wizard has collected so far (practice, person, specialty, verified phone):
     # read and written only through WizardState, below.
     wizard_data = models.JSONField(default=dict, blank=True)

@@ -14,6 +14,8 @@ from django.db import models, transaction
 
 from securemail.core import crypto
 from securemail.core.sealing import SealedRow
+from securemail.messaging.models import SearchEntry
+from securemail.messaging.services import indexing
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,10 @@ def sealed_tables() -> list[type[models.Model]]:
     ]
 
 
-def count_by_version() -> dict[int, int]:
+def count_by_version(*, with_index: bool = True) -> dict[int, int]:
+    """Data keys per keyring version, and (`with_index`) the search index's messages per
+    version (its tokens are keyed from a version too: retiring it would make them match
+    nothing)."""
     counts: dict[int, int] = {}
     for model in sealed_tables():
         rows = (
@@ -38,7 +43,19 @@ def count_by_version() -> dict[int, int]:
         )
         for row in rows:
             counts[row["key_version"]] = counts.get(row["key_version"], 0) + row["n"]
+    for version, n in indexed_by_version().items() if with_index else ():
+        counts[version] = counts.get(version, 0) + n
     return counts
+
+
+def indexed_by_version() -> dict[int, int]:
+    """How many messages' search entries each keyring version keys."""
+    rows = (
+        SearchEntry.objects.values("key_version")
+        .annotate(n=models.Count("message_id", distinct=True))
+        .order_by()
+    )
+    return {row["key_version"]: row["n"] for row in rows}
 
 
 def _rewrap_batch(model: type[Any], active: int, size: int, skip: set[Any]) -> int:
@@ -68,7 +85,9 @@ def _rewrap_batch(model: type[Any], active: int, size: int, skip: set[Any]) -> i
 
 
 def rewrap_all(*, batch_size: int = 500) -> Iterator[tuple[str, int]]:
-    """Re-wrap every data key not under the active version. Yields (table, rows done)."""
+    """Re-wrap every data key not under the active version, then rebuild the search entries
+    keyed from an older version (their tokens can't be re-wrapped: each message is opened
+    and indexed again). Yields (table, rows or messages done)."""
     active = crypto.keyring().active_version
     for model in sealed_tables():
         skip: set[Any] = set()
@@ -79,6 +98,9 @@ def rewrap_all(*, batch_size: int = 500) -> Iterator[tuple[str, int]]:
                 break
             done += n
             yield model._meta.label, done
+    reindexed = indexing.reindex_older_versions(batch_size=max(1, batch_size // 5))
+    if reindexed:
+        yield SearchEntry._meta.label, reindexed
 
 
 def retire(version: int) -> None:

@@ -6,7 +6,9 @@ import time
 
 from django.db import close_old_connections
 
+from securemail.accounts import services as accounts
 from securemail.billing import services as billing
+from securemail.contacts import services as contacts
 from securemail.core import shred
 from securemail.messaging import services as messaging
 from securemail.messaging.services import expire_due_messages, expire_old_drafts
@@ -18,7 +20,8 @@ PERIODIC_SECONDS = 60
 
 def periodic() -> None:
     """Expire due messages, then destroy the shredding keys of days that have ended; renew
-    due plans, remind of expiring cards, close checkouts never paid."""
+    due plans, remind of expiring cards, close checkouts never paid; delete set-password
+    links long expired; remove deleted contacts past their restore time."""
     expire_due_messages()
     expire_old_drafts()
     shred.advance()
@@ -26,6 +29,8 @@ def periodic() -> None:
     billing.send_card_reminders()
     billing.abandon_stale_checkouts()
     sweep_upload_leftovers()
+    accounts.sweep_password_links()
+    contacts.purge_deleted()
 
 
 def sweep_upload_leftovers() -> int:

@@ -7,7 +7,8 @@ user row points at it); the rules about it live here.
 The user manager's page reads the practice's people through `people_of` and one person
 through `person_for_manager` (Http404 for anyone out of reach, as for nobody at all); what
 may be done to a person is stated once, on `Person`, for the page to show and the services
-to enforce.
+to enforce. Whoever sent an invitation may also re-send it or correct its address while it
+is open (`person_for_inviter`; the notice of `undelivered_invitations` sends them there).
 """
 
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from securemail.accounts.models import Practice, User
+from securemail.accounts.models import Practice, TwoStep, User
 from securemail.billing.access import live_plans_of
 from securemail.billing.entitlements import Feature, allows, may_have_plan
 from securemail.billing.models import Subscription
+from securemail.notifications.access import GIVEN_UP, Notice, notice_of
 from securemail.onboarding.models import ANOTHER_PRACTICE, Invitation, RecipientRole
 
 
@@ -77,6 +79,8 @@ class Person:
     is_member: bool
     # Their plan being bought or in force (billing), if any.
     subscription: Subscription | None = None
+    # Whether they have two-step login on.
+    two_step_on: bool = False
 
     @property
     def role(self) -> str:
@@ -113,6 +117,21 @@ class Person:
             and sub.status == Subscription.Status.ACTIVE
             and not sub.cancel_at_period_end
         )
+
+    @property
+    def invitation_notice(self) -> Notice | None:
+        """How the welcome email of their open invitation went (None: no invitation, or an
+        email from before its state was kept)."""
+        if self.invitation is None or self.invitation.welcome_email is None:
+            return None
+        return notice_of(self.invitation.welcome_email)
+
+    @property
+    def invitation_undelivered(self) -> bool:
+        """Their invitation's email did not arrive (bounced or given up): someone must
+        correct the address or send it again."""
+        notice = self.invitation_notice
+        return self.is_invitee and notice is not None and notice.undelivered
 
     @property
     def is_invitee(self) -> bool:
@@ -183,20 +202,33 @@ def _reachable(practice_id: int) -> QuerySet[User]:
     return User.objects.filter(Q(practice_id=practice_id) | invited_elsewhere)
 
 
+def _with_welcome_email(invitations: QuerySet[Invitation]) -> QuerySet[Invitation]:
+    """Invitations with their welcome email's state (one join; never its sealed content)."""
+    return invitations.select_related("welcome_email").defer(
+        "welcome_email__sealed_payload", "welcome_email__wrapped_key"
+    )
+
+
 def _people(practice_id: int, users: list[User]) -> list[Person]:
     invitations = {
         invitation.invitee_id: invitation
-        for invitation in Invitation.objects.filter(
-            invitee__in=[user.pk for user in users], used_at__isnull=True
+        for invitation in _with_welcome_email(
+            Invitation.objects.filter(invitee__in=[user.pk for user in users], used_at__isnull=True)
         )
     }
     plans = live_plans_of(users)
+    two_step_on = set(
+        TwoStep.objects.filter(user__in=[user.pk for user in users])
+        .exclude(method="")
+        .values_list("user_id", flat=True)
+    )
     people = [
         Person(
             user=user,
             invitation=invitations.get(user.pk),
             is_member=user.practice_id == practice_id,
             subscription=plans.get(user.pk),
+            two_step_on=user.pk in two_step_on,
         )
         for user in users
     ]
@@ -204,7 +236,7 @@ def _people(practice_id: int, users: list[User]) -> list[Person]:
 
 
 def people_of(manager: User) -> PracticePeople:
-    """The user manager's page: the practice's members and its invitees elsewhere, in three
+    """The user manager's page: the practice's members and its invitees elsewhere, in four
     queries whatever their number. NotPracticeManager for anyone but the manager."""
     practice = managed_practice(manager)
     people = _people(practice.pk, list(_reachable(practice.pk)))
@@ -227,3 +259,59 @@ def person_for_manager(manager: User, user_id: int, *, for_update: bool = False)
     if user is None:
         raise Http404
     return _people(practice.pk, [user])[0]
+
+
+# --- whoever sent an invitation ---------------------------------------------------------------
+
+
+def _invited_by(inviter: User) -> QuerySet[User]:
+    """The people `inviter` invited whose invitation is still open (not registered yet)."""
+    open_from_inviter = Invitation.objects.filter(
+        invitee=OuterRef("pk"), used_at__isnull=True, invited_by=inviter
+    )
+    return User.objects.filter(Exists(open_from_inviter), status__in=NOT_REGISTERED)
+
+
+def person_for_inviter(inviter: User, user_id: int, *, for_update: bool = False) -> Person:
+    """Someone `inviter` invited, while their invitation is open: its sender may send it
+    again or to a corrected address (the practice's user manager may too, through
+    person_for_manager). Http404 for anyone else, as for nobody. `for_update` locks the
+    person's row (for the services)."""
+    found = _invited_by(inviter).filter(pk=user_id)
+    if for_update:
+        found = found.select_for_update()
+    user = found.first()
+    if user is None:
+        raise Http404
+    invitation = (
+        _with_welcome_email(Invitation.objects.filter(invitee=user, used_at__isnull=True))
+    ).first()
+    return Person(
+        user=user,
+        invitation=invitation,
+        is_member=inviter.practice_id is not None and user.practice_id == inviter.practice_id,
+    )
+
+
+def undelivered_invitations(inviter: User) -> list[Person]:
+    """The people `inviter` invited whose welcome email did not arrive (bounced or given
+    up), their invitation still open: the notice on the inviter's inbox. One query."""
+    invitations = _with_welcome_email(
+        Invitation.objects.filter(
+            invited_by=inviter,
+            used_at__isnull=True,
+            welcome_email__status__in=GIVEN_UP,
+            invitee__status__in=NOT_REGISTERED,
+        )
+        .select_related("invitee")
+        .order_by("-link_sent_at", "pk")
+    )
+    return [
+        Person(
+            user=invitation.invitee,
+            invitation=invitation,
+            is_member=inviter.practice_id is not None
+            and invitation.invitee.practice_id == inviter.practice_id,
+        )
+        for invitation in invitations
+    ]

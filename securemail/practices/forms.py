@@ -9,6 +9,12 @@ class PracticeSettingsForm(forms.Form):
     )
 
 
+class TwoStepPolicyForm(forms.Form):
+    require_two_step = forms.BooleanField(
+        label="Doctors and staff must use two-step login", required=False
+    )
+
+
 class CorrectEmailForm(forms.Form):
     email = forms.EmailField(
         label="Correct email address",

@@ -1,7 +1,9 @@
-"""The practice's pages, for its user manager (thin: access → service → render).
+"""The practice's pages, for its user manager (thin: access → service → render); and the
+page where whoever sent an invitation corrects its address or sends it again.
 
 Anyone else gets the 403 page that says the page is the manager's (NotPracticeManager);
-a person out of the practice's reach is a 404, as for nobody at all.
+a person out of the practice's reach (or not the inviter's open invitee) is a 404, as for
+nobody at all.
 """
 
 import csv
@@ -18,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from securemail.accounts.models import User
+from securemail.accounts.security.reauth import recent_login_required
 from securemail.billing.errors import (
     PROCESSOR_UNAVAILABLE_MESSAGE,
     AlreadyPaid,
@@ -27,7 +30,12 @@ from securemail.billing.errors import (
 from securemail.billing.forms import BuyForm
 from securemail.practices import access, audit_export, services
 from securemail.practices import disclosures as disclosures_of
-from securemail.practices.forms import AuditRangeForm, CorrectEmailForm, PracticeSettingsForm
+from securemail.practices.forms import (
+    AuditRangeForm,
+    CorrectEmailForm,
+    PracticeSettingsForm,
+    TwoStepPolicyForm,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -60,10 +68,12 @@ def practice_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _people_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
+    people = access.people_of(_user(request))
+    policy = TwoStepPolicyForm(initial={"require_two_step": people.practice.require_two_step})
     return render(
         request,
         "practices/people.html",
-        {"people": access.people_of(_user(request)), "error": error},
+        {"people": people, "error": error, "two_step_form": policy},
         status=status,
     )
 
@@ -73,6 +83,31 @@ def _people_page(request: HttpRequest, *, error: str = "", status: int = 200) ->
 def people(request: HttpRequest) -> HttpResponse:
     """The user manager's page: the practice's people, their state and what can be done."""
     return _people_page(request)
+
+
+@login_required
+@recent_login_required(return_to="practices:people")
+@require_POST
+def two_step_policy(request: HttpRequest) -> HttpResponse:
+    """The switch on the people page: must the practice's doctors and staff use two-step
+    login?"""
+    user = _user(request)
+    access.managed_practice(user)
+    form = TwoStepPolicyForm(request.POST)
+    required = form.is_valid() and form.cleaned_data["require_two_step"]
+    try:
+        services.set_two_step_policy(manager=user, required=required)
+    except services.PeopleError as error:
+        return _people_page(request, error=str(error), status=400)
+    if required:
+        messages.success(
+            request,
+            "Two-step login is now required: doctors and staff without it set it up before "
+            "they can go on.",
+        )
+    else:
+        messages.success(request, "Two-step login is no longer required.")
+    return redirect("practices:people")
 
 
 @login_required
@@ -120,6 +155,63 @@ def correct_email(request: HttpRequest, user_id: int) -> HttpResponse:
     )
 
 
+def _invitee_page(
+    request: HttpRequest,
+    person: access.Person,
+    form: CorrectEmailForm,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {"person": person, "form": form, "error": error}
+    return render(request, "practices/invitee.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitee(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Someone the user invited, while the invitation is open: how its email went, with
+    the address to correct (POST) and the invitation to send again."""
+    user = _user(request)
+    person = access.person_for_inviter(user, user_id)
+    form = CorrectEmailForm(request.POST or None)
+    if request.method == "GET":
+        return _invitee_page(request, person, form)
+    if not form.is_valid():
+        return _invitee_page(request, person, form, status=400)
+    try:
+        corrected = services.correct_invitee_email_as_inviter(
+            inviter=user, user_id=user_id, email=form.cleaned_data["email"]
+        )
+    except services.PeopleError as error:
+        form.add_error("email", str(error))
+        return _invitee_page(request, person, form, status=_error_status(error))
+    messages.success(
+        request,
+        f"The invitation now goes to {corrected.user.email}, with a new link; the link sent "
+        "to the old address no longer works.",
+    )
+    return redirect("messaging:inbox")
+
+
+@login_required
+@require_POST
+def invitee_resend(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = _user(request)
+    try:
+        person = services.resend_invitation_as_inviter(inviter=user, user_id=user_id)
+    except services.PeopleError as error:
+        person = access.person_for_inviter(user, user_id)
+        return _invitee_page(
+            request, person, CorrectEmailForm(), error=str(error), status=_error_status(error)
+        )
+    messages.success(
+        request,
+        f"A fresh invitation link was sent to {person.user.email}; the old link no longer works.",
+    )
+    return redirect("messaging:inbox")
+
+
 @login_required
 @require_POST
 def unlock(request: HttpRequest, user_id: int) -> HttpResponse:
@@ -157,6 +249,7 @@ def hand_over(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @login_required
+@recent_login_required(return_to="practices:people")
 @require_POST
 def buy_plan(request: HttpRequest, user_id: int) -> HttpResponse:
     """Buy a plan for one of the practice's people: off to the card page."""
@@ -181,6 +274,7 @@ def buy_plan(request: HttpRequest, user_id: int) -> HttpResponse:
 
 
 @login_required
+@recent_login_required(return_to="practices:people")
 @require_POST
 def cancel_plan(request: HttpRequest, user_id: int) -> HttpResponse:
     try:
@@ -235,6 +329,7 @@ def audit_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@recent_login_required(return_to="practices:audit")
 @require_GET
 def audit_log_csv(request: HttpRequest) -> HttpResponseBase:
     """The practice's audit log for the chosen days, as CSV (audited). Bad dates: 400."""

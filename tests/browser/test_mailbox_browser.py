@@ -110,7 +110,7 @@ def shown_time(moment: datetime) -> str:
 
 
 def slip_cells(page: Page, recipient_name: str) -> Locator:
-    """The delivery slip's cells for one recipient (Notified, Registered, Opened, Replied,
+    """The delivery slip's cells for one recipient (Email notice, Registered, Opened, Replied,
     Downloaded), after opening the slip."""
     slip = page.locator("details.slip")
     if slip.get_attribute("open") is None:
@@ -301,12 +301,19 @@ def test_delivery_slip_shows_opened_and_downloaded(
     cells = slip_cells(sender, "Pat Smith")
     notified, registered, opened, replied, downloaded = (cells.nth(i) for i in range(5))
     expect(cells).to_have_count(5)
-    expect(notified).to_have_text(SLIP_TIME)
+    # Nothing sent yet: the worker hasn't run.
+    expect(notified).to_have_text("queued")
     expect(registered).to_have_text("already a user")
     expect(opened).to_have_text("not yet")
     expect(replied).to_have_text("—")
     expect(downloaded).to_have_text("not yet")
     assert serious_axe_violations(sender) == []
+
+    assert deliver_due() == 1
+    sender.reload()
+    expect(slip_cells(sender, "Pat Smith").nth(0)).to_have_text(
+        re.compile(r"^\s*delivered to the mail server " + SLIP_TIME.pattern.strip("^$") + r"\s*$")
+    )
 
     reader = new_page()
     log_in(reader, base, patient.email, PASSWORD)

@@ -18,7 +18,7 @@ from django.test import Client, override_settings
 
 from securemail.core import crypto
 from securemail.core.blobs import blob_store
-from securemail.messaging.models import Attachment, Delivery, Draft, Message
+from securemail.messaging.models import Attachment, Delivery, Draft, Message, SearchEntry
 from securemail.messaging.uploads import UPLOAD_FIELD
 from securemail.notifications.models import OutboxEmail
 from tests.support import blob_path
@@ -122,6 +122,7 @@ class DatabaseCopy:
     messages: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
+    search_entries: list[dict[str, Any]] = field(default_factory=list)
     blobs: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
@@ -135,6 +136,7 @@ class DatabaseCopy:
             ),
             attachments=attachments,
             deliveries=[_plain(row) for row in Delivery.objects.values()],
+            search_entries=list(SearchEntry.objects.values(*_ENTRY_FIELDS)),
             blobs={a["blob_name"]: blob_path(a["blob_name"]).read_bytes() for a in attachments},
         )
 
@@ -144,6 +146,7 @@ class DatabaseCopy:
         Message.objects.bulk_create([Message(**row) for row in self.messages])
         Attachment.objects.bulk_create([Attachment(**row) for row in self.attachments])
         Delivery.objects.bulk_create([Delivery(**row) for row in self.deliveries])
+        SearchEntry.objects.bulk_create([SearchEntry(**row) for row in self.search_entries])
         for name, data in self.blobs.items():
             path = blob_path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +156,9 @@ class DatabaseCopy:
         Message.objects.filter(pk__in=[row["id"] for row in self.messages]).delete()
         for name in self.blobs:
             blob_path(name).unlink(missing_ok=True)
+
+
+_ENTRY_FIELDS = ("owner_id", "day", "key_version", "token", "sent_at", "message_id")
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -31,13 +31,18 @@ from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from securemail.accounts import services as account_services
-from securemail.accounts.models import Practice, User
+from securemail.accounts.models import Passkey, Practice, User
+from securemail.accounts.tests.twostep import turn_on_app
 from securemail.billing.models import Subscription
 from securemail.billing.tests.helpers import buy
+from securemail.contacts import services as contacts
+from securemail.contacts.details import Details
+from securemail.contacts.models import Contact
 from securemail.messaging import services as messaging
 from securemail.messaging.models import Attachment
 from securemail.messaging.tests.helpers import send_with_files
@@ -248,6 +253,22 @@ MATRIX = """
 /m/<uuid:message_id>/expiry/                                        POST 302 400 404 400 404 404 404 302
 /m/<uuid:message_id>/a/<uuid:attachment_id>/                        GET  302 200 404 200 404 404 404 302
 /m/<uuid:message_id>/a/<uuid:attachment_id>/                        POST 302 405 405 405 405 405 405 302
+/search/                                                            GET  302 200 200 200 200 200 200 302
+/search/                                                            POST 302 400 400 400 400 400 400 302
+/contacts/                                                          GET  302 200 200 200 200 200 200 302
+/contacts/                                                          POST 302 200 200 200 200 200 200 302
+/contacts/add/                                                      GET  302 200 200 200 200 200 200 302
+/contacts/add/                                                      POST 302 400 400 400 400 400 400 302
+/contacts/deleted/                                                  GET  302 200 200 200 200 200 200 302
+/contacts/deleted/                                                  POST 302 405 405 405 405 405 405 302
+/contacts/suggest/                                                  GET  302 405 405 405 405 405 405 302
+/contacts/suggest/                                                  POST 302 400 400 400 400 400 400 302
+/contacts/<uuid:contact_id>/                                        GET  302 404 404 200 404 404 404 302
+/contacts/<uuid:contact_id>/                                        POST 302 404 404 302 404 404 404 302
+/contacts/<uuid:contact_id>/delete/                                 GET  302 405 405 405 405 405 405 302
+/contacts/<uuid:contact_id>/delete/                                 POST 302 404 404 302 404 404 404 302
+/contacts/<uuid:contact_id>/restore/                                GET  302 405 405 405 405 405 405 302
+/contacts/<uuid:contact_id>/restore/                                POST 302 404 404 302 404 404 404 302
 /accounts/login/                                                    GET  200 302 302 302 302 302 302 302
 /accounts/login/                                                    POST 200 302 302 302 302 302 302 302
 /accounts/profile/                                                  GET  302 200 200 200 200 200 200 302
@@ -262,6 +283,54 @@ MATRIX = """
 /accounts/password/again/                                           POST 200 200 200 200 200 200 200 302
 /accounts/password/<uidb64>/<token>/                                GET  404 404 404 404 404 404 404 302
 /accounts/password/<uidb64>/<token>/                                POST 404 404 404 404 404 404 404 302
+/accounts/login/second-step/                                        GET  302 302 302 302 302 302 302 302
+/accounts/login/second-step/                                        POST 302 302 302 302 302 302 302 302
+/accounts/login/second-step/text/                                   GET  405 405 405 405 405 405 405 302
+/accounts/login/second-step/text/                                   POST 302 302 302 302 302 302 302 302
+/accounts/passkey/options/                                          GET  405 405 405 405 405 405 405 302
+/accounts/passkey/options/                                          POST 400 400 400 400 400 400 400 302
+/accounts/passkey/verify/                                           GET  405 405 405 405 405 405 405 302
+/accounts/passkey/verify/                                           POST 400 400 400 400 400 400 400 302
+/accounts/reauthenticate/                                           GET  302 200 200 200 200 200 200 200
+/accounts/reauthenticate/                                           POST 302 400 400 400 400 400 400 400
+/accounts/reauthenticate/text/                                      GET  302 405 405 405 405 405 405 405
+/accounts/reauthenticate/text/                                      POST 302 302 302 302 302 302 302 302
+/accounts/security/                                                 GET  302 200 200 200 200 200 200 200
+/accounts/security/                                                 POST 302 405 405 405 405 405 405 405
+/accounts/security/app/                                             GET  302 200 200 200 200 200 200 400
+/accounts/security/app/                                             POST 302 400 400 400 400 400 400 400
+/accounts/security/app/remove/                                      GET  302 405 405 405 405 405 405 405
+/accounts/security/app/remove/                                      POST 302 302 302 302 302 302 302 400
+/accounts/security/text/                                            GET  302 200 200 200 200 200 200 200
+/accounts/security/text/                                            POST 302 400 400 400 400 400 400 400
+/accounts/security/text/send/                                       GET  302 405 405 405 405 405 405 405
+/accounts/security/text/send/                                       POST 302 302 302 302 302 302 302 302
+/accounts/security/text/remove/                                     GET  302 405 405 405 405 405 405 405
+/accounts/security/text/remove/                                     POST 302 302 302 302 302 302 302 302
+/accounts/security/passkeys/options/                                GET  302 405 405 405 405 405 405 405
+/accounts/security/passkeys/options/                                POST 302 200 200 200 200 200 200 200
+/accounts/security/passkeys/add/                                    GET  302 405 405 405 405 405 405 405
+/accounts/security/passkeys/add/                                    POST 302 400 400 400 400 400 400 400
+/accounts/security/passkeys/<int:passkey_id>/remove/                GET  302 405 405 405 405 405 405 405
+/accounts/security/passkeys/<int:passkey_id>/remove/                POST 302 404 404 302 404 404 404 404
+/accounts/security/method/                                          GET  302 405 405 405 405 405 405 405
+/accounts/security/method/                                          POST 302 400 400 400 400 400 400 400
+/accounts/security/recovery-codes/                                  GET  302 405 405 405 405 405 405 405
+/accounts/security/recovery-codes/                                  POST 302 400 400 400 400 400 400 200
+/accounts/security/recovery-codes/new/                              GET  302 302 302 302 302 302 302 302
+/accounts/security/recovery-codes/new/                              POST 302 405 405 405 405 405 405 405
+/accounts/security/off/                                             GET  302 405 405 405 405 405 405 405
+/accounts/security/off/                                             POST 302 302 302 302 302 302 302 400
+/accounts/security/password/                                        GET  302 200 200 200 200 200 200 200
+/accounts/security/password/                                        POST 302 200 200 200 200 200 200 200
+/accounts/security/email/                                           GET  302 200 200 200 200 200 200 200
+/accounts/security/email/                                           POST 302 400 400 400 400 400 400 400
+/accounts/security/email/<str:token>/                               GET  404 404 404 404 404 404 404 404
+/accounts/security/email/<str:token>/                               POST 404 404 404 404 404 404 404 404
+/accounts/security/phone/                                           GET  302 200 200 200 200 200 200 200
+/accounts/security/phone/                                           POST 302 400 400 400 400 400 400 400
+/accounts/security/phone/confirm/                                   GET  302 302 302 302 302 302 302 302
+/accounts/security/phone/confirm/                                   POST 302 302 302 302 302 302 302 302
 /join/<str:token>/                                                  GET  200 200 200 200 200 200 200 302
 /join/<str:token>/                                                  POST 302 302 302 302 302 302 302 302
 /register/                                                          GET  404 404 404 404 404 404 404 302
@@ -293,9 +362,15 @@ MATRIX = """
 /practice/people/<int:user_id>/manager/                             GET  302 403 403 403 403 200 404 302
 /practice/people/<int:user_id>/manager/                             POST 302 403 403 403 403 302 404 302
 /practice/people/<int:user_id>/plan/buy/                            GET  302 405 405 405 405 405 405 302
-/practice/people/<int:user_id>/plan/buy/                            POST 302 403 403 403 403 400 400 302
+/practice/people/<int:user_id>/plan/buy/                            POST 302 403 403 403 403 400 404 302
 /practice/people/<int:user_id>/plan/cancel/                         GET  302 405 405 405 405 405 405 302
 /practice/people/<int:user_id>/plan/cancel/                         POST 302 403 403 403 403 400 404 302
+/practice/invitations/<int:user_id>/                                GET  302 404 404 404 404 200 404 302
+/practice/invitations/<int:user_id>/                                POST 302 404 404 404 404 400 404 302
+/practice/invitations/<int:user_id>/resend/                         GET  302 405 405 405 405 405 405 302
+/practice/invitations/<int:user_id>/resend/                         POST 302 404 404 404 404 302 404 302
+/practice/people/two-step/                                          GET  302 405 405 405 405 405 405 302
+/practice/people/two-step/                                          POST 302 403 403 403 403 302 302 302
 /practice/audit/                                                    GET  302 403 403 403 403 200 200 302
 /practice/audit/                                                    POST 302 405 405 405 405 405 405 302
 /practice/audit/log.csv                                             GET  302 403 403 403 403 400 400 302
@@ -405,6 +480,13 @@ class World:
     draft_id: uuid.UUID
     subscription: Subscription
     join_token: str
+    passkey_id: int
+    # The paid doctor's contact of the patient (they exchanged a message), and one they
+    # added and deleted (for restore).
+    contact_id: uuid.UUID
+    deleted_contact_id: uuid.UUID
+    # Invited by the manager, registration not finished.
+    invitee: User | None = None
     # The route being filled (a filler may depend on it).
     route: str = ""
 
@@ -434,6 +516,17 @@ def world(make_user: Any, practice: Practice, other_practice: Practice, own_file
     operator = account_services.create_operator(email="olga@securemail.test", full_name="Olga")
     account_services.set_password(user=operator, password="a long passphrase for the console 7")
     operator.refresh_from_db()
+    # Operators must use two-step login (issue 10): this one has an authenticator app.
+    turn_on_app(operator)
+    # A passkey of the paid doctor's (the passkey_id filler).
+    passkey = Passkey.objects.create(
+        user=paid_doctor,
+        name="Laptop",
+        credential_id=b"credential",
+        credential_key="0" * 64,
+        public_key=b"key",
+        created_at=timezone.now(),
+    )
 
     message = send_with_files(paid_doctor, patient, files={"scan.png": b"\x89PNG scan"})
     messaging.reply(sender=patient, parent=message, body="Thanks")
@@ -445,6 +538,10 @@ def world(make_user: Any, practice: Practice, other_practice: Practice, own_file
     buy(buying, "monthly")
     subscription = Subscription.objects.get(member=buyer)
     onboarding.invite(inviter=manager, email="ivy.invited@mail.test", role=RecipientRole.PATIENT)
+    deleted_contact = contacts.add_contact(
+        owner=paid_doctor, email="gone@mail.test", details=Details(name="Gone")
+    )
+    contacts.delete_contact(owner=paid_doctor, contact=deleted_contact)
     join_path = MAILBOX.link("ivy.invited@mail.test", "/join/")
     return World(
         people={
@@ -462,6 +559,10 @@ def world(make_user: Any, practice: Practice, other_practice: Practice, own_file
         draft_id=draft.pk,
         subscription=subscription,
         join_token=join_path.strip("/").rsplit("/", 1)[-1],
+        contact_id=Contact.objects.get(owner=paid_doctor, email=patient.email).pk,
+        deleted_contact_id=deleted_contact.pk,
+        invitee=User.objects.get(email="ivy.invited@mail.test"),
+        passkey_id=passkey.pk,
     )
 
 
@@ -473,9 +574,14 @@ FILLERS: dict[str, Callable[[World], Any]] = {
     "attachment_id": lambda w: w.attachment.pk,
     "draft_id": lambda w: w.draft_id,
     # The practices app: one of the practice's people (its staff member); a patient it wrote.
-    "user_id": lambda w: _pk(w.people["staff"]),
+    # (On the inviter's pages: the patient the manager invited, still registering.)
+    "user_id": lambda w: (
+        _pk(w.invitee) if w.route.startswith("/practice/invitations/") else _pk(w.people["staff"])
+    ),
     "patient_id": lambda w: _pk(w.people["patient"]),
     "subscription_id": lambda w: w.subscription.pk,
+    # The paid doctor's passkey.
+    "passkey_id": lambda w: w.passkey_id,
     "token": lambda w: w.join_token,
     "uidb64": lambda w: urlsafe_base64_encode(force_bytes(_pk(w.people["staff"]))),
     "step": lambda _w: "you",
@@ -491,6 +597,8 @@ FILLERS: dict[str, Callable[[World], Any]] = {
     "content_type_id": lambda _w: ContentType.objects.get_for_model(User).pk,
     "app_label": lambda _w: "accounts",
     "url": lambda _w: "nothing-here/",
+    # Contacts: the paid doctor's (a deleted one for restore).
+    "contact_id": lambda w: w.deleted_contact_id if w.route.endswith("/restore/") else w.contact_id,
 }
 
 

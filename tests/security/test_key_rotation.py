@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from securemail.accounts.models import User
+from securemail.accounts.tests.twostep import app_secret, turn_on_app
 from securemail.core import crypto
 from securemail.messaging import services
 from securemail.messaging.content import (
@@ -227,12 +228,16 @@ def test_every_table_holding_wrapped_keys_is_covered_by_rewrap() -> None:
         "messaging.Draft",
         "notifications.OutboxEmail",
         "notifications.OutboxText",
+        "accounts.AuthenticatorApp",
+        "contacts.Contact",
     }
 
 
 def test_rewrap_moves_a_row_of_every_sealed_table_and_skips_none(
     keyring_file: Path, doctor: User, patient: User, caplog: Any
 ) -> None:
+    from securemail.contacts.details import Details, open_details
+    from securemail.contacts.services import add_contact
     from securemail.messaging.models import Draft
     from securemail.messaging.services.drafts import open_draft
     from securemail.notifications.models import NotificationKind, OutboxText
@@ -246,12 +251,16 @@ def test_rewrap_moves_a_row_of_every_sealed_table_and_skips_none(
         attachments=[encrypted_upload("xray.bin", FILE_CONTENT)],
     )
     services.save_draft(owner=doctor, draft_id=None, fields={"subject": "Half-written"})
+    contact = add_contact(
+        owner=doctor, email="new.patient@mail.test", details=Details(name="Nell Newcomer")
+    )
     queue_text(
         to="+12025550100",
         channel="sms",
         text="code 123456",
         kind=NotificationKind.VERIFICATION_CODE,
     )
+    secret = turn_on_app(doctor)
     call_command("keys", "add")
 
     with caplog.at_level("WARNING", logger="securemail.ops.keys"):
@@ -265,7 +274,10 @@ def test_rewrap_moves_a_row_of_every_sealed_table_and_skips_none(
         assert versions == {2}, model._meta.label
     # And every row still opens with the contexts it states.
     assert open_draft(Draft.objects.get())["subject"] == "Half-written"
+    contact.refresh_from_db()
+    assert open_details(contact).name == "Nell Newcomer"
     text = OutboxText.objects.get()
     key = crypto.unwrap_data_key(bytes(text.wrapped_key or b""), context=text.key_context())
     sealed = bytes(text.sealed_payload or b"")
     assert crypto.open_sealed(key, sealed, context=text.sealed_context("payload")) == "code 123456"
+    assert app_secret(doctor) == secret

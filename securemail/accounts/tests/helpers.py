@@ -1,5 +1,6 @@
 """Helpers for the accounts tests (the personas and fixtures live in the root conftest.py)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.test import Client
@@ -17,3 +18,11 @@ def log_in(client: Client, email: str, password: str = PASSWORD) -> Any:
 
 def is_logged_in_as(client: Client, user: User) -> bool:
     return client.session.get("_auth_user_id") == str(user.pk)
+
+
+def at_a_window_start() -> Any:
+    """The clock moved to the start of an hour, and ticking: every rate limit window (5,
+    10, 15 minutes, an hour) starts there, so a test never straddles two of them."""
+    import time_machine
+
+    return time_machine.travel(datetime(2031, 3, 4, 9, 0, 1, tzinfo=UTC), tick=True)

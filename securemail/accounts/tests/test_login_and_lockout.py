@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.accounts.tests.helpers import is_logged_in_as, log_in
@@ -98,6 +99,16 @@ def test_locking_ends_sessions_already_open(client: Client, login: Any, staff: U
     assert response["Location"].startswith("/accounts/login/")
 
 
+def test_deactivating_an_account_ends_its_sessions(login: Any, staff: User) -> None:
+    logged_in = login(staff)
+    User.objects.filter(pk=staff.pk).update(is_active=False)
+
+    response = logged_in.get("/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
 def test_wrong_passwords_for_an_unknown_address_lock_nothing(client: Client, doctor: User) -> None:
     for _ in range(5):
         response = log_in(client, "nobody@nowhere.test", WRONG)
@@ -115,3 +126,13 @@ def test_invited_account_cannot_log_in(client: Client, make_user: Any) -> None:
 
     assert response.status_code == 200
     assert REFUSED in response.content.decode()
+
+
+def test_an_unlocked_accounts_sessions_are_keyed_as_djangos_own(staff: User) -> None:
+    """The lock's part of the session hash is there only while locked: sessions opened
+    before it existed (Django's hash of the password) stay open."""
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    assert staff.get_session_auth_hash() == AbstractBaseUser.get_session_auth_hash(staff)
+    staff.locked_at = timezone.now()
+    assert staff.get_session_auth_hash() != AbstractBaseUser.get_session_auth_hash(staff)

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from securemail.accounts import services as account_services
 from securemail.accounts.models import User
+from securemail.accounts.tests.twostep import turn_on_app
 from securemail.audit.events import Event
 from securemail.audit.models import AuditEvent
 from securemail.billing import services as billing
@@ -463,6 +464,8 @@ def test_operator_actions_are_audited(staff: User) -> None:
     operator = account_services.create_operator(email="olga@securemail.test", full_name="Olga")
     entry(Event.OPERATOR_CREATED, actor=None, target=f"user:{operator.pk}")
     account_services.set_password(user=operator, password="a long passphrase for the console 7")
+    # Operators use two-step login (issue 10).
+    turn_on_app(operator)
     User.objects.filter(pk=staff.pk).update(locked_at=timezone.now(), failed_logins=5)
 
     console = _logged_in(operator, "203.0.113.9")
@@ -544,6 +547,41 @@ COVERED: dict[Event, str] = {
     Event.KEY_RETIRED: _HERE,
     Event.AUDIT_LOG_EXPORTED: "securemail/practices/tests/test_audit_export.py",
     Event.DISCLOSURES_VIEWED: "securemail/practices/tests/test_disclosures.py",
+    Event.NOTIFICATION_NOT_DELIVERED: "securemail/notifications/tests/test_given_up.py",
+    Event.NOTIFICATION_BOUNCED: "securemail/notifications/tests/test_given_up.py",
+    Event.INVITATION_RESENT_BY_INVITER: "securemail/practices/tests/test_undelivered_invitation.py",
+    Event.INVITEE_EMAIL_CORRECTED_BY_INVITER: (
+        "securemail/practices/tests/test_undelivered_invitation.py"
+    ),
+    # two-step login, passkeys and re-authentication (issue 10)
+    Event.LOGIN_PASSWORD_ACCEPTED: "securemail/accounts/tests/test_second_step.py",
+    Event.SECOND_STEP_PASSED: "securemail/accounts/tests/test_second_step.py",
+    Event.SECOND_STEP_FAILED: "securemail/accounts/tests/test_second_step.py",
+    Event.PASSKEY_SIGN_IN: "securemail/accounts/tests/test_passkeys.py",
+    Event.PASSKEY_REFUSED: "securemail/accounts/tests/test_passkeys.py",
+    Event.PASSKEY_CLONE_SUSPECTED: "securemail/accounts/tests/test_passkeys.py",
+    Event.REAUTHENTICATED: "securemail/accounts/tests/test_reauthentication.py",
+    Event.REAUTHENTICATION_FAILED: "securemail/accounts/tests/test_reauthentication.py",
+    Event.TWO_STEP_ON: "securemail/accounts/tests/test_two_step_settings.py",
+    Event.TWO_STEP_OFF: "securemail/accounts/tests/test_two_step_settings.py",
+    Event.TWO_STEP_METHOD_ADDED: "securemail/accounts/tests/test_two_step_settings.py",
+    Event.TWO_STEP_METHOD_REMOVED: "securemail/accounts/tests/test_two_step_settings.py",
+    Event.TWO_STEP_METHOD_CHANGED: "securemail/accounts/tests/test_two_step_settings.py",
+    Event.PASSKEY_ADDED: "securemail/accounts/tests/test_passkeys.py",
+    Event.PASSKEY_REMOVED: "securemail/accounts/tests/test_passkeys.py",
+    Event.RECOVERY_CODES_REGENERATED: "securemail/accounts/tests/test_two_step_settings.py",
+    Event.RECOVERY_CODE_USED: "securemail/accounts/tests/test_second_step.py",
+    Event.TEXT_CODE_SENT: "securemail/accounts/tests/test_second_step.py",
+    Event.PASSWORD_CHANGED: "securemail/accounts/tests/test_account_changes.py",
+    Event.EMAIL_CHANGE_REQUESTED: "securemail/accounts/tests/test_account_changes.py",
+    Event.EMAIL_CHANGED: "securemail/accounts/tests/test_account_changes.py",
+    Event.PHONE_CHANGED: "securemail/accounts/tests/test_account_changes.py",
+    Event.TWO_STEP_POLICY: "securemail/practices/tests/test_two_step_policy.py",
+    Event.CONTACT_ADDED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_CHANGED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_DELETED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACT_RESTORED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONTACTS_PURGED: "securemail/contacts/tests/test_contacts.py",
 }
 
 

@@ -216,10 +216,10 @@ def card_update_url(*, actor: User, subscription: Subscription) -> str:
 
 
 def email_invoice_list(*, actor: User, invoices: list[Invoice]) -> None:
-    """Email the invoices page to the person looking at it (rate limited like fresh links:
-    it is an email on request)."""
+    """Email the invoices page to the person looking at it (rate limited: it is an email on
+    request)."""
     try:
-        ratelimit.spend("fresh_link", f"invoices:{actor.pk}")
+        ratelimit.spend("invoice_email", f"invoices:{actor.pk}")
     except ratelimit.RateLimited:
         raise TooManyPurchases("Too many emails asked for. Wait an hour and try again.") from None
     with transaction.atomic():

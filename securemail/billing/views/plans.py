@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from securemail.accounts.models import User
+from securemail.accounts.security.reauth import recent_login_required
 from securemail.billing import access, entitlements, services
 from securemail.billing.errors import (
     PROCESSOR_UNAVAILABLE_MESSAGE,
@@ -57,6 +58,7 @@ def plan_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@recent_login_required(return_to="billing:plan")
 @require_POST
 def buy(request: HttpRequest) -> HttpResponse:
     """Buy a plan for oneself: off to the processor's card page. Patients and accounts
@@ -102,6 +104,7 @@ def checkout_return(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@recent_login_required(return_to="billing:plan")
 @require_POST
 def cancel(request: HttpRequest, subscription_id: uuid.UUID) -> HttpResponse:
     user = _user(request)

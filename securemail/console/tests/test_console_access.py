@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from securemail.accounts.models import Practice, User
+from securemail.accounts.tests.twostep import app_secret, fresh_code
 from securemail.console.tests.conftest import OPERATOR_PASSWORD
 from securemail.console.tests.helpers import console_url, logged_in, page_url
 from securemail.notifications.models import OutboxEmail
@@ -87,9 +88,13 @@ def test_a_practice_user_gets_the_ordinary_404_from_every_console_url(
 def test_an_operator_logs_in_on_the_login_page_and_lands_in_the_console(
     client: Client, operator: User
 ) -> None:
+    client.post(
+        reverse("accounts:login"), {"username": operator.email, "password": OPERATOR_PASSWORD}
+    )
+    # Operators use two-step login (issue 10).
     response = client.post(
-        reverse("accounts:login"),
-        {"username": operator.email, "password": OPERATOR_PASSWORD},
+        reverse("accounts:second_step"),
+        {"method": "app", "code": fresh_code(app_secret(operator))},
         follow=True,
     )
 
@@ -105,8 +110,10 @@ def test_after_logging_in_the_console_sends_the_operator_where_they_were_going(
     start = client.get(wanted)
     assert start["Location"] == f"{reverse('accounts:login')}?next={wanted}"
 
+    client.post(start["Location"], {"username": operator.email, "password": OPERATOR_PASSWORD})
     response = client.post(
-        start["Location"], {"username": operator.email, "password": OPERATOR_PASSWORD}
+        reverse("accounts:second_step"),
+        {"method": "app", "code": fresh_code(app_secret(operator))},
     )
 
     assert response["Location"] == wanted

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from securemail.accounts.models import Practice, User
+from securemail.accounts.tests.twostep import turn_on_app
 from securemail.audit.models import AuditEvent
 from securemail.console.tests.helpers import console_url
 from securemail.messaging.services import MessagingError
@@ -77,7 +78,12 @@ def test_the_link_refuses_a_short_password_then_sets_a_long_one_and_the_console_
         {"username": EMAIL, "password": GOOD_PASSWORD},
         follow=True,
     )
-    assert page.redirect_chain[-1][0] == console_url()
+    # Operators must use two-step login: a new one sets it up before the console opens.
+    assert page.redirect_chain[-1][0] == "/accounts/security/"
+    assert "Operators of the console must use it." in page.content.decode()
+    assert client.get(console_url())["Location"] == "/accounts/security/"
+    turn_on_app(User.objects.get(email__iexact=EMAIL.strip()))
+    assert client.get(console_url()).status_code == 200
     # The link worked once.
     assert Client().get(link, follow=True).status_code == 404
 

@@ -83,19 +83,27 @@ def create_message(
         thread_root_id=parent.root_id if parent else None,
         in_reply_to=parent,
     )
-    signature = sender.signature.strip()
-    if signature and signature not in body:
-        body = f"{body.rstrip()}\n\n-- \n{signature}" if body.strip() else signature
-    seal_content(message, subject=subject, body=body)
+    seal_content(message, subject=subject, body=signed_body(sender, body))
     message.save()
     return message
+
+
+def signed_body(sender: User, body: str) -> str:
+    """The body as stored: with the sender's signature at the end (unless it is there)."""
+    signature = sender.signature.strip()
+    if signature and signature not in body:
+        return f"{body.rstrip()}\n\n-- \n{signature}" if body.strip() else signature
+    return body
 
 
 def deliver_all(*, message: Message, recipients: list[Recipient]) -> list[Delivery]:
     """Put `message` in each recipient's mailbox, and queue the notification to those not
     invited by it (the invited got their welcome email): one insert for the deliveries,
-    one per distinct email."""
-    deliveries = Delivery.objects.bulk_create(
+    one per distinct email. Each delivery keeps its notification (for the slip)."""
+    notifications = queue_new_message_emails(
+        message=message, recipients=[r.user for r in recipients if r.notify]
+    )
+    return Delivery.objects.bulk_create(
         [
             Delivery(
                 message=message,
@@ -104,12 +112,11 @@ def deliver_all(*, message: Message, recipients: list[Recipient]) -> list[Delive
                 sent_at=message.sent_at,
                 expires_at=message.expires_at,
                 notified_at=message.sent_at,
+                notification=notifications.get(recipient.user.pk),
             )
             for recipient in recipients
         ]
     )
-    queue_new_message_emails(message=message, recipients=[r.user for r in recipients if r.notify])
-    return deliveries
 
 
 def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:

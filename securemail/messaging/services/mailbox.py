@@ -19,6 +19,7 @@ from securemail.messaging.services.common import (
     day_label,
     delete_blobs,
 )
+from securemail.messaging.services.indexing import reindex, unindex_for
 
 
 def mark_read(*, reader: User, messages: list[Message]) -> None:
@@ -77,6 +78,8 @@ def hide_for_me(*, user: User, message: Message) -> None:
         delivery = _own_delivery(user, message)
         delivery.hidden_at = timezone.now()
         delivery.save(update_fields=["hidden_at"])
+        # Gone from their searches too.
+        unindex_for(owner=user, message=message)
         audit.record(
             Event.MESSAGE_HIDDEN,
             actor_id=user.pk,
@@ -171,6 +174,8 @@ def _move_expiry(message: Message, expires_at: datetime) -> None:
     message.key_version = crypto.wrapped_key_version(message.wrapped_key)
     message.save(update_fields=["expires_at", "wrapped_key", "key_version"])
     Delivery.objects.filter(message=message).update(expires_at=expires_at)
+    # The search tokens are keyed by the expiry day too: write them under the new one.
+    reindex(message)
     for attachment in Attachment.objects.select_for_update().filter(message=message):
         attachment.wrapped_key = crypto.rewrap_data_key(
             bytes(attachment.wrapped_key),

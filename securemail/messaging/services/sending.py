@@ -16,6 +16,7 @@ from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.billing import entitlements
 from securemail.billing.entitlements import Feature
+from securemail.contacts import services as contacts
 from securemail.core import crypto
 from securemail.core.blobs import blob_store
 from securemail.core.stream import StreamEncryptor
@@ -34,9 +35,11 @@ from securemail.messaging.services.common import (
     create_message,
     deliver_all,
     expiry_for,
+    signed_body,
     store_attachment,
     store_uploads,
 )
+from securemail.messaging.services.indexing import index_message
 from securemail.messaging.services.recipients import resolve
 from securemail.messaging.uploads import EncryptedUpload
 
@@ -174,6 +177,13 @@ def reply(
                 message=parent, recipient=sender, replied_at__isnull=True
             ).update(replied_at=now)
             deliver_all(message=message, recipients=[Recipient(user=r) for r in recipients])
+            index_message(
+                message=message,
+                subject=subject,
+                body=signed_body(sender, body),
+                people=[sender, *recipients],
+            )
+            contacts.record_exchange(sender=sender, recipients=recipients, at=now)
             audit.record(
                 Event.MESSAGE_REPLIED,
                 actor_id=sender.pk,
@@ -260,6 +270,13 @@ def _start_conversation(
         )
         add_files(message)
         deliver_all(message=message, recipients=resolved)
+        index_message(
+            message=message,
+            subject=subject,
+            body=signed_body(sender, body),
+            people=[sender, *(r.user for r in resolved)],
+        )
+        contacts.record_exchange(sender=sender, recipients=[r.user for r in resolved], at=now)
         audit.record(
             event,
             actor_id=sender.pk,

@@ -36,7 +36,7 @@ def test_a_permanent_refusal_is_remembered_and_not_retried(patient: User, smtp_s
     assert deliver_due() == 0
 
     email.refresh_from_db()
-    assert email.status == OutboxEmail.Status.FAILED
+    assert email.status == OutboxEmail.Status.BOUNCED
     assert email.attempts == 1
     assert email.last_error == "bounced (550)"
     # The link inside is dropped like that of any email that won't be sent.

@@ -1,7 +1,9 @@
 """The delivery slip (SPEC §4 "Beyond", README "The mailbox"): on the sender's conversation
-page, for each recipient of each message they sent, when that person was notified,
-registered, first opened it, replied, and downloaded each attachment, in the sender's
-time zone; nobody else sees it, and it costs the same queries whatever the recipients."""
+page, for each recipient of each message they sent, how the email telling them went
+(queued, delivered to the mail server and when, retrying, not delivered, bounced: issue 9),
+when they registered, first opened it, replied, and downloaded each attachment, in the
+sender's time zone; nobody else sees it, and it costs the same queries whatever the
+recipients."""
 
 import re
 import uuid
@@ -16,6 +18,7 @@ from securemail.accounts.models import User
 from securemail.messaging import services
 from securemail.messaging.models import Attachment, Message
 from securemail.messaging.tests.helpers import as_user, queries_for, send, send_with_files, text_of
+from securemail.notifications.services import deliver_due
 from securemail.onboarding.models import RecipientRole
 from securemail.onboarding.tests.helpers import MAILBOX, finish_wizard, start
 from tests.support import attachment_url, downloaded, frozen_clock
@@ -75,9 +78,12 @@ def test_the_slip_shows_when_each_recipient_was_notified_opened_replied_and_down
     message = send_with_files(doctor, patient, staff, files={"xray.png": XRAY, "notes.txt": NOTES})
     xray, notes = Attachment.objects.filter(message=message).order_by("position")
     before = as_user(client, doctor).get(f"/m/{message.pk}/")
-    untouched = ["May 6 9:00 AM", "already a user", "not yet", "—", "not yet"]
+    untouched = ["queued", "already a user", "not yet", "—", "not yet"]
     assert _row(before, FROM_DOCTOR, "Pat Smith")[1:] == untouched
     assert _row(before, FROM_DOCTOR, "Sam Front")[1:] == untouched
+    # The worker hands the notifications to the mail server two minutes later.
+    clock.move_to(SENT_AT + timedelta(minutes=2))
+    assert deliver_due() == 2
 
     clock.move_to(SENT_AT + timedelta(hours=1, minutes=5))
     as_user(client, patient).get(f"/m/{message.pk}/")
@@ -99,7 +105,7 @@ def test_the_slip_shows_when_each_recipient_was_notified_opened_replied_and_down
 
     assert _row(page, FROM_DOCTOR, "Pat Smith") == [
         "Pat Smith",
-        "May 6 9:00 AM",
+        "delivered to the mail server May 6 9:02 AM",
         "already a user",
         "May 6 10:05 AM",
         "May 6 11:45 AM",
@@ -108,7 +114,7 @@ def test_the_slip_shows_when_each_recipient_was_notified_opened_replied_and_down
     # Downloading is not opening the conversation.
     assert _row(page, FROM_DOCTOR, "Sam Front") == [
         "Sam Front",
-        "May 6 9:00 AM",
+        "delivered to the mail server May 6 9:02 AM",
         "already a user",
         "not yet",
         "—",
@@ -123,12 +129,12 @@ def test_an_invitees_slip_says_not_yet_registered_until_they_finish_registration
 ) -> None:
     message = send(doctor, patient, NEWCOMER, role=RecipientRole.PATIENT)
     page = as_user(client, doctor).get(f"/m/{message.pk}/")
-    assert _row(page, FROM_DOCTOR, NEWCOMER)[1:] == [
-        "May 6 9:00 AM",
-        "not yet",
-        "not yet",
-        "—",
-    ]
+    # Someone this message invited got their welcome email instead: its state is theirs.
+    assert _row(page, FROM_DOCTOR, NEWCOMER)[1:] == ["queued", "not yet", "not yet", "—"]
+    clock.move_to(SENT_AT + timedelta(minutes=1))
+    assert deliver_due() == 2
+    page = as_user(client, doctor).get(f"/m/{message.pk}/")
+    assert _row(page, FROM_DOCTOR, NEWCOMER)[1] == "delivered to the mail server May 6 9:01 AM"
 
     # The next day at 7:30 AM (New York) the newcomer follows the emailed link and registers.
     clock.move_to(SENT_AT + timedelta(days=1, hours=-1, minutes=-30))
@@ -138,7 +144,7 @@ def test_an_invitees_slip_says_not_yet_registered_until_they_finish_registration
 
     page = as_user(client, doctor).get(f"/m/{message.pk}/")
     assert _row(page, FROM_DOCTOR, "Alex Newman")[1:] == [
-        "May 6 9:00 AM",
+        "delivered to the mail server May 6 9:01 AM",
         "May 7 7:30 AM",
         "not yet",
         "—",
@@ -155,7 +161,8 @@ def test_someone_invited_by_another_sender_is_not_yet_registered_on_this_slip_ei
 
     page = as_user(client, doctor).get(f"/m/{message.pk}/")
 
-    assert _row(page, FROM_DOCTOR, NEWCOMER)[1:] == ["May 6 10:00 AM", "not yet", "not yet", "—"]
+    # Invited by another message: this one sent them its own email.
+    assert _row(page, FROM_DOCTOR, NEWCOMER)[1:] == ["queued", "not yet", "not yet", "—"]
     clock.move_to(SENT_AT + timedelta(hours=3))
     finish_wizard(start(MAILBOX.link(NEWCOMER, "/join/")))
     page = as_user(client, doctor).get(f"/m/{message.pk}/")
@@ -194,6 +201,7 @@ def test_the_slips_dates_are_in_the_senders_time_zone(
     clock.move_to(datetime(2031, 5, 6, 15, 30, tzinfo=UTC))
     message = send_with_files(doctor, patient, files={"xray.png": XRAY})
     [xray] = Attachment.objects.filter(message=message)
+    assert deliver_due() == 1
     clock.move_to(datetime(2031, 5, 6, 16, 10, tzinfo=UTC))
     as_user(client, patient).get(f"/m/{message.pk}/")
     client.get(attachment_url(xray))
@@ -201,7 +209,7 @@ def test_the_slips_dates_are_in_the_senders_time_zone(
     page = as_user(client, doctor).get(f"/m/{message.pk}/")
 
     assert _row(page, FROM_DOCTOR, "Pat Smith")[1:] == [
-        "May 7 12:30 AM",
+        "delivered to the mail server May 7 12:30 AM",
         "already a user",
         "May 7 1:10 AM",
         "—",

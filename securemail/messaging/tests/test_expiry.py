@@ -61,7 +61,8 @@ def _thread_meta(page: Any) -> list[str]:
 def _deleted_on_column(page: Any) -> list[str]:
     """The last ("Deleted on") cell of each row of a folder page."""
     return [
-        text_of(re.findall(r"<td>(.*?)</td>", row, flags=re.S)[-1]) for row in mailbox_rows(page)
+        text_of(re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)[-1])
+        for row in mailbox_rows(page)
     ]
 
 

@@ -21,6 +21,7 @@ from securemail.messaging.views.mailbox import (
     sent,
     set_archived,
 )
+from securemail.messaging.views.search import search
 
 __all__ = [
     "archive",
@@ -38,6 +39,7 @@ __all__ = [
     "print_view",
     "reply",
     "save_draft",
+    "search",
     "sent",
     "set_archived",
 ]

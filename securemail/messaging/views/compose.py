@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from securemail.accounts.models import User
 from securemail.billing import entitlements
 from securemail.billing.entitlements import Feature, PlanRequired
+from securemail.contacts import access as contacts
 from securemail.core.crypto import DecryptionError
 from securemail.core.limits import limits
 from securemail.errors import forbidden
@@ -197,6 +198,13 @@ def lookup(request: HttpRequest) -> HttpResponse:
         if email not in known and email != user.email
     ]
     context["known_count"] = len([a for a in everyone if a in known])
+    # The sender's own contacts among the addresses: their name and practice beside them.
+    cards = contacts.known_among(user, everyone)
+    context["known_contacts"] = [
+        {"email": email, "name": card.name, "practice": card.practice}
+        for email in everyone
+        if (card := cards.get(email)) and card.readable and (card.name or card.practice)
+    ]
     # Said now, not only on Send: mail to these addresses can't arrive.
     context["bounced"] = access.bounced_among(everyone)
     return render(request, "messaging/_roles.html", context)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.dateformat import DateFormat
 from django.utils.dates import MONTHS_3
 from django.utils.timezone import localtime
@@ -37,6 +38,7 @@ from securemail.messaging.views.common import (
     thread_items,
     unavailable,
 )
+from securemail.practices import access as practices_access
 
 FOLDER_TITLES = {"inbox": "Inbox", "archive": "Archive", "sent": "Sent", "drafts": "Drafts"}
 
@@ -48,6 +50,7 @@ class DateLabels:
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
+        self.today = localtime(timezone.now(), zone).date()
         self.months = ["", *(str(MONTHS_3[month]).title() for month in range(1, 13))]
         self.am, self.pm = _("AM"), _("PM")
 
@@ -63,6 +66,16 @@ class DateLabels:
         """ "M j, Y"."""
         local = localtime(value, self.zone)
         return f"{self.months[local.month]} {local.day}, {local.year:04d}"
+
+    def compact(self, value: datetime) -> str:
+        """What a mailbox row shows on a phone: "g:i A" for today, "M j" for this year,
+        else "M j, Y"."""
+        local = localtime(value, self.zone)
+        if local.date() == self.today:
+            return self._clock(local)
+        if local.year == self.today.year:
+            return self.day(local)
+        return self.full_day(local)
 
     def short(self, value: datetime) -> str:
         """ "M j g:i A"."""
@@ -93,6 +106,7 @@ def _folder_row(
         "href": message_url(message.pk),
         "subject": subject_or_placeholder(message),
         "sent": dates.moment(message.sent_at),
+        "sent_compact": dates.compact(message.sent_at),
         "expires": dates.day(message.expires_at),
     }
 
@@ -121,6 +135,7 @@ def _line_row(dates: DateLabels, line: Any) -> dict[str, Any]:
         "href": message_url(message_id),
         "subject": subject,
         "sent": dates.moment(line.message__sent_at),
+        "sent_compact": dates.compact(line.message__sent_at),
         "expires": dates.day(line.message__expires_at),
     }
 
@@ -134,6 +149,9 @@ def _received(request: HttpRequest, folder: str) -> HttpResponse:
     dates = DateLabels(user.zone)
     rows = [_line_row(dates, line) for line in page.items]
     context = {"page": page, "rows": rows, "folder": folder, "title": FOLDER_TITLES[folder]}
+    if folder == "inbox" and user.practice_id is not None:
+        # Only people of a practice invite anyone: their invitations that did not arrive.
+        context["undelivered"] = practices_access.undelivered_invitations(user)
     return render(request, "messaging/mailbox.html", context)
 
 
@@ -178,6 +196,7 @@ def sent(request: HttpRequest) -> HttpResponse:
 @require_GET
 def drafts(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
+    dates = DateLabels(user.zone)
     rows = []
     for draft in access.drafts(user):
         try:
@@ -185,7 +204,7 @@ def drafts(request: HttpRequest) -> HttpResponse:
         except DecryptionError:
             logger.error("messaging: %s can't be opened", draft)
             fields = {"subject": "(this draft can't be shown)", "to": ""}
-        rows.append({"draft": draft, "fields": fields})
+        rows.append({"draft": draft, "fields": fields, "saved": dates.compact(draft.updated_at)})
     return render(
         request, "messaging/drafts.html", {"rows": rows, "folder": "drafts", "title": "Drafts"}
     )
@@ -202,11 +221,18 @@ def _slip_rows(dates: DateLabels, item: ThreadItem) -> list[dict[str, Any]]:
             for a in item.attachments
             if a.attachment.pk in row.downloads
         ]
+        notice = row.notice
         rows.append(
             {
                 "name": row.recipient.display_name,
+                "recipient_id": row.recipient.pk,
                 "cc": row.kind == "Cc",
-                "bounced": when(row.bounced_at, ""),
+                # How the email telling them went; a slip from before the state was kept
+                # shows when the email was queued.
+                "notice": notice.state.value if notice else "",
+                "notice_at": when(notice.at, "") if notice else "",
+                "undelivered": bool(notice and notice.undelivered),
+                "may_fix_invitation": row.may_fix_invitation,
                 "notified": when(row.notified_at, "—"),
                 "registered": (
                     when(row.registered_at, "not yet") if row.invited else "already a user"

@@ -22,6 +22,7 @@ from securemail.onboarding.services.invitations import (
     request_fresh_link_for,
     resend_as_operator,
     restart_invitation,
+    spend_join_link,
     start_registration,
 )
 from securemail.onboarding.services.wizard import (
@@ -43,5 +44,6 @@ __all__ = [
     "save_specialty_step",
     "save_you_step",
     "send_code",
+    "spend_join_link",
     "start_registration",
 ]

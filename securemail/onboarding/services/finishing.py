@@ -10,8 +10,8 @@ from dataclasses import asdict
 from django.db import transaction
 from django.utils import timezone
 
-from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import Practice, Procedure, Specialty, User
+from securemail.accounts.services import send_set_password_email
 from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.onboarding.access import unfinished_steps
@@ -68,5 +68,5 @@ def complete_registration(*, invitation_id: int, accepted_terms: bool) -> User:
             target=f"invitation:{invitation.pk}",
             data={"role": role.value},
         )
-        queue_set_password_email(user=user, first_time=True)
+        send_set_password_email(user=user, first_time=True)
     return user

@@ -15,11 +15,10 @@ from django.utils import timezone
 
 from securemail.accounts import services as account_services
 from securemail.accounts.access import is_operator
-from securemail.accounts.emails import queue_set_password_email
 from securemail.accounts.models import User, normalize_email
 from securemail.audit import services as audit
 from securemail.audit.events import Event
-from securemail.core import tokens
+from securemail.core import ratelimit, tokens
 from securemail.core.limits import limits
 from securemail.onboarding.access import invited_address_for_link
 from securemail.onboarding.emails import queue_welcome_email
@@ -108,11 +107,26 @@ def request_fresh_link_for(*, token: str, client_ip: str) -> None:
 
 
 def _spend_fresh_link(*, client_ip: str, email: str | None) -> None:
-    # The same limit as set-password links (one for fresh links of any kind).
+    """The limits on fresh registration links: per client address (generous: an office
+    shares one) and per address asked for (strict: nobody floods an inbox)."""
     try:
-        account_services.spend_fresh_link(client_ip=client_ip, email=email)
-    except account_services.TooManyRequests as error:
-        raise TooManyRequests(str(error)) from None
+        ratelimit.spend("fresh_link", f"ip:{client_ip}")
+        if email:
+            ratelimit.spend("fresh_link_account", f"email:{normalize_email(email)}")
+    except ratelimit.RateLimited:
+        raise TooManyRequests("Too many requests. Wait an hour and try again.") from None
+
+
+def spend_join_link(*, client_ip: str) -> None:
+    """Opening a registration link or pressing its Start, per client address:
+    TooManyRequests for someone trying tokens by the thousand."""
+    try:
+        ratelimit.spend("join_link", f"ip:{client_ip}")
+    except ratelimit.RateLimited:
+        raise TooManyRequests(
+            "Too many links were opened from your network in a short time. Wait a few "
+            "minutes, then open your link again."
+        ) from None
 
 
 def _send_fresh_link(*, email: str) -> None:
@@ -231,5 +245,5 @@ def resend_as_operator(*, operator: User, invitation_id: int) -> str:
         if sent == "registration_link":
             queue_welcome_email(invitation, renew_link(invitation), again=True)
         else:
-            queue_set_password_email(user=invitee, first_time=True)
+            account_services.send_set_password_email(user=invitee, first_time=True)
     return sent

@@ -6,11 +6,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.audit.models import AuditEvent
+from securemail.core.ratelimit import parse_rule
 from securemail.notifications.models import OutboxEmail
 from securemail.onboarding.models import Invitation
 from securemail.onboarding.tests.helpers import (
@@ -181,7 +183,8 @@ def test_the_limit_per_address_holds_across_different_computers(doctor: User) ->
 
 
 def test_the_limit_per_computer_holds_across_different_addresses(doctor: User) -> None:
-    for n in range(5):
+    per_computer, _ = parse_rule(settings.SECUREMAIL_RATE_LIMITS["fresh_link"])
+    for n in range(per_computer):
         assert _ask(f"someone.{n}@example.test").status_code == 200
     invite(doctor, EMAIL, "patient")
 
@@ -189,3 +192,15 @@ def test_the_limit_per_computer_holds_across_different_addresses(doctor: User) -
 
     assert refused.status_code == 429
     assert not OutboxEmail.objects.filter(to_email=EMAIL, kind="welcome_again").exists()
+
+
+def test_six_invitees_of_one_office_each_get_a_fresh_link(doctor: User) -> None:
+    emails = [f"new.{n}@example.test" for n in range(6)]
+    for email in emails:
+        invite(doctor, email, "patient")
+
+    answers = [_ask(email, ip="203.0.113.7").status_code for email in emails]
+
+    assert answers == [200] * 6
+    for email in emails:
+        assert OutboxEmail.objects.filter(to_email=email, kind="welcome_again").count() == 1

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from securemail.core.headers import no_referrer
 from securemail.core.http import client_ip
 from securemail.onboarding import access, services
 from securemail.onboarding.errors import LinkInvalid, TooManyRequests
@@ -18,9 +19,15 @@ from securemail.onboarding.views.common import (
 )
 
 
+@no_referrer
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest, token: str) -> HttpResponse:
-    """The registration link. GET shows who is waiting; only the POST starts anything."""
+    """The registration link. GET shows who is waiting; only the POST starts anything.
+    Too many opened from one address: a 429 page."""
+    try:
+        services.spend_join_link(client_ip=client_ip(request))
+    except TooManyRequests as error:
+        return render(request, "too_many_requests.html", {"message": str(error)}, status=429)
     try:
         invitation = access.open_invitation(token)
     except LinkInvalid:
@@ -41,6 +48,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@no_referrer
 @require_http_methods(["GET", "POST"])
 def fresh_link(request: HttpRequest) -> HttpResponse:
     """Ask for a fresh registration link; the same answer whether or not we know the address."""
@@ -57,6 +65,7 @@ def fresh_link(request: HttpRequest) -> HttpResponse:
     return render(request, "onboarding/fresh_link.html", {"form": form}, status=form_status(form))
 
 
+@no_referrer
 @require_POST
 def resend_link(request: HttpRequest) -> HttpResponse:
     """The "no longer valid" page's button: a fresh link to the address the old link was

@@ -15,8 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from securemail.accounts import services
-from securemail.accounts.emails import set_password_link
-from securemail.accounts.models import User, normalize_email
+from securemail.accounts.models import PasswordLink, User, normalize_email
 from securemail.accounts.validators import validate_new_password
 from securemail.core.limits import limits
 
@@ -45,11 +44,12 @@ class Command(BaseCommand):
         base = settings.SECUREMAIL_BASE_URL
         console = f"{base}{reverse('console:index')}"
         if password is None:
+            link = services.issue_password_link(user=operator, purpose=PasswordLink.Purpose.SET)
             self.stdout.write(
                 f"Operator account created for {operator.email}.\n"
                 f"Set its password (at least {limits().operator_password_length} characters) "
                 f"within {limits().password_link_hours} hours, once, at:\n\n"
-                f"  {set_password_link(operator)}\n\n"
+                f"  {link}\n\n"
                 f"then log in at {base}{reverse('accounts:login')}: the console is at {console}"
             )
             return

@@ -64,10 +64,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"Retired key version {options['version']}.")
         except (ImproperlyConfigured, ValueError) as error:
             raise CommandError(str(error)) from error
-        counts = keys.count_by_version()
+        counts = keys.count_by_version(with_index=False)
+        indexed = keys.indexed_by_version()
         self.stdout.write(f"Active version: {ring.active_version}")
         for version in sorted(ring.store.versions()):
-            self.stdout.write(f"  version {version}: {counts.get(version, 0)} data keys")
+            line = f"  version {version}: {counts.get(version, 0)} data keys"
+            if indexed.get(version):
+                line += f", the search entries of {indexed[version]} messages"
+            self.stdout.write(line)
 
     def _init(self) -> None:
         """Create the keyring file (unless keys come from the environment) and the
