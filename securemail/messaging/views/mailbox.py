@@ -135,6 +135,7 @@ def _line_row(dates: DateLabels, line: Any) -> dict[str, Any]:
         "href": message_url(message_id),
         "subject": subject,
         "sent": dates.moment(line.message__sent_at),
+        "sent_compact": dates.compact(line.message__sent_at),
         "expires": dates.day(line.message__expires_at),
     }
 
