@@ -317,3 +317,24 @@ def test_a_conversation_loads_in_four_queries_whatever_its_length(
         assert len(queries) == 4
         assert message.pk == opened.pk
         assert len(thread) == 6
+
+
+def test_a_rows_phone_date_is_the_time_today_and_the_day_before(
+    login: Any, doctor: User, patient: User
+) -> None:
+    """Issue 13: on a phone a mailbox row shows the time for today's messages, the day for
+    older ones (the `compact` date the phone layout shows in place of the full one)."""
+    day_before = timezone.now() - timedelta(days=2)
+    with time_machine.travel(day_before, tick=False):
+        send(doctor, patient, subject="Older one")
+    send(doctor, patient, subject="Today's")
+    client = login(patient)
+
+    compact = re.findall(r'<span class="compact">([^<]*)</span>', client.get("/").content.decode())
+
+    assert len(compact) == 2
+    assert all(compact), compact
+    assert re.fullmatch(r"\d{1,2}:\d{2} [AP]M", compact[0]), compact
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}(, \d{4})?", compact[1]), compact
+    sent = login(doctor).get("/sent/").content.decode()
+    assert all(re.findall(r'<span class="compact">([^<]*)</span>', sent))
