@@ -59,7 +59,11 @@ def test_someone_with_a_verified_cell_phone_chooses_how_they_hear(
     login: Any, patient: User, choice: str
 ) -> None:
     response = profile_post(
-        login(patient), patient, notify_by=choice, quiet_hours_start="21:00", quiet_hours_end="07:00"
+        login(patient),
+        patient,
+        notify_by=choice,
+        quiet_hours_start="21:00",
+        quiet_hours_end="07:00",
     )
 
     assert response.status_code == 302

@@ -170,6 +170,7 @@ def test_the_texts_link_opens_the_message_only_for_its_recipient(
     message = send(doctor, patient)
     deliver_due()
     [link] = links_in(texts_to(patient)[0].body)
+    assert path_of(link) == f"/m/{message.pk}/"
 
     anonymous = client.get(path_of(link))
     assert anonymous.status_code == 302
