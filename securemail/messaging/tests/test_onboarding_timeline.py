@@ -15,7 +15,6 @@ from django.test import Client
 
 from securemail.accounts.models import User
 from securemail.messaging import services
-from securemail.messaging.models import Message
 from securemail.messaging.tests.helpers import as_user, queries_for, send, text_of
 from securemail.notifications.services import deliver_due
 from securemail.onboarding.models import Invitation, RecipientRole
@@ -54,7 +53,7 @@ def clock(tmp_path: Path, own_files: Path) -> Iterator[Any]:
 
 
 def at(clock: Any, day: int, hour: int, minute: int = 0) -> None:
-    """Move to `hour`:`minute` New York time (UTC−4 in May) on May 6 + `day`."""
+    """Move to `hour`:`minute` New York time (UTC-4 in May) on May 6 + `day`."""
     clock.move_to(SENT_AT + timedelta(days=day, hours=hour - 9, minutes=minute))
 
 
