@@ -138,3 +138,9 @@ class Event(models.TextChoices):
     CONTACT_DELETED = "contacts:contact:delete", "Contact deleted"
     CONTACT_RESTORED = "contacts:contact:restore", "Deleted contact restored"
     CONTACTS_PURGED = "contacts:contact:purge", "Deleted contacts past their restore time removed"
+    # onboarding that follows up (issue 11): reminders until the invitee registers
+    INVITATION_REMINDED = "onboarding:invitation:remind", "Invitation reminder sent"
+    INVITATION_REMINDERS_STOPPED = (
+        "onboarding:invitation:stop_reminders",
+        "Invitation reminders stopped by the person who sent it",
+    )

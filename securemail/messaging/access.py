@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
-from securemail.notifications.access import Notice, bounced_addresses, notices, text_notices
+from securemail.notifications.access import (
+    Notice,
+    NoticeState,
+    bounced_addresses,
+    notices,
+    text_notices,
+)
+from securemail.onboarding.access import Moment, reminders_of, reminders_pending, timeline
+from securemail.onboarding.access import with_progress as with_onboarding_progress
 from securemail.onboarding.models import Invitation
 
 
@@ -298,6 +306,10 @@ class SlipRow:
     # The viewer sent this recipient's open invitation, whose email did not arrive: they
     # may re-send it or correct the address (practices' inviter pages).
     may_fix_invitation: bool = False
+    # Someone invited (by this message or another): their onboarding timeline, and whether
+    # the viewer sent the invitation and may stop its reminders.
+    onboarding: list[Moment] | None = None
+    may_stop_reminders: bool = False
 
 
 def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[SlipRow]]:
@@ -317,7 +329,12 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
     # Whoever sent the invitation: someone another sender invited is "not yet" registered
     # here too. The used invitation (at most one) wins over one still open.
     invitations: dict[int, Invitation] = {}
-    for inv in Invitation.objects.filter(invitee_id__in=recipient_ids):
+    found = with_onboarding_progress(
+        Invitation.objects.filter(invitee_id__in=recipient_ids).select_related(
+            "invited_by__practice"
+        )
+    ).defer("wizard_data", "wrapped_key", "link_sealed")
+    for inv in found:
         known = invitations.get(inv.invitee_id)
         if known is None or (inv.used_at and not known.used_at):
             invitations[inv.invitee_id] = inv
@@ -328,6 +345,7 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         + [inv.welcome_email_id for inv in invitations.values()]
     )
     texts = text_notices(d.text_notification_id for d in deliveries)
+    reminders = reminders_of(invitations.values())
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
     no_files = all(hasattr(m, "thread_attachments") and not m.thread_attachments for m in mine)
     records = AttachmentDownload.objects.filter(
@@ -369,6 +387,25 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
                     and notice is not None
                     and notice.undelivered
                 ),
+                onboarding=None
+                if invitation is None
+                else timeline(
+                    invitation,
+                    notified_at=_delivered_at(states, invitation.welcome_email_id),
+                    reminders=reminders.get(invitation.pk, []),
+                    first_read_at=delivery.read_at,
+                ),
+                may_stop_reminders=bool(
+                    invitation is not None
+                    and invitation.invited_by_id == user.pk
+                    and reminders_pending(invitation)
+                ),
             )
         )
     return slips
+
+
+def _delivered_at(states: dict[uuid.UUID, Notice], email_id: uuid.UUID | None) -> datetime | None:
+    """When an email reached the mail server (the timeline's "notified"), if it has."""
+    notice = states.get(email_id) if email_id is not None else None
+    return notice.at if notice is not None and notice.state == NoticeState.DELIVERED else None

@@ -31,6 +31,9 @@ class NotificationKind(models.TextChoices):
     SECURITY_NOTICE = "security_notice", "Account security notice"
     EMAIL_CHANGE = "email_change", "Link confirming a new email address"
     SIGN_IN_CODE = "sign_in_code", "Code by text message"
+    # onboarding.emails.queue_reminder_email: days 3, 15 and 29 after an invitation, until
+    # the invitee registers
+    INVITATION_REMINDER = "invitation_reminder", "Reminder of a waiting invitation"
 
 
 class OutboxEntry(SealedRow, models.Model):

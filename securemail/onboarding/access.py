@@ -1,5 +1,7 @@
 """The only way to read invitations and the wizard's progress: the invitation behind a
-registration link, the one a wizard session is bound to, its steps and its waiting code.
+registration link, the one a wizard session is bound to, its steps and its waiting code;
+and, for the pages of whoever may see an invitee's progress (the delivery slip, the
+inviter's page), the onboarding timeline.
 
 Views call them to decide what to show, services to check the link or state before they
 write. Nobody is logged in yet: holding the link (or the session its POST bound) is the
@@ -7,6 +9,11 @@ only claim, so unknown, altered, expired and used links all get the same LinkInv
 None of them writes anything.
 """
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from securemail.core import tokens
@@ -14,7 +21,9 @@ from securemail.onboarding.errors import AlreadyRegistered, LinkInvalid
 from securemail.onboarding.models import (
     ANOTHER_PRACTICE,
     DOCTOR_ROLES,
+    REMINDER_DAYS,
     Invitation,
+    InvitationReminder,
     PhoneVerification,
     Step,
     WizardState,
@@ -107,3 +116,94 @@ def reachable_step(invitation: Invitation, step: Step) -> Step:
 def waiting_code(invitation: Invitation) -> PhoneVerification | None:
     """The newest code sent for this invitation that is neither used nor replaced."""
     return invitation.codes.filter(invalidated_at__isnull=True, verified_at__isnull=True).first()
+
+
+# --- the onboarding timeline ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One line of an invitee's onboarding timeline: what happened, and when (None: not
+    yet)."""
+
+    label: str
+    at: datetime | None
+
+
+def with_progress(invitations: QuerySet[Invitation]) -> QuerySet[Invitation]:
+    """Invitations with what their timeline needs from their codes (when the first was
+    sent, when one verified), in the same query: subqueries, never a query per row."""
+    codes = PhoneVerification.objects.filter(invitation=OuterRef("pk"))
+    return invitations.annotate(
+        first_code_at=Subquery(codes.order_by("created_at").values("created_at")[:1]),
+        verified_at=Subquery(
+            codes.filter(verified_at__isnull=False)
+            .order_by("verified_at")
+            .values("verified_at")[:1]
+        ),
+    )
+
+
+def reminders_of(invitations: Iterable[Invitation]) -> dict[int, list[InvitationReminder]]:
+    """The reminders sent for each invitation, oldest first: one query, and none when no
+    invitation has had one."""
+    reminded = [inv.pk for inv in invitations if inv.reminded_day]
+    found: dict[int, list[InvitationReminder]] = {}
+    if reminded:
+        for reminder in InvitationReminder.objects.filter(invitation__in=reminded).order_by(
+            "sent_at", "day"
+        ):
+            found.setdefault(reminder.invitation_id, []).append(reminder)
+    return found
+
+
+def reminders_pending(invitation: Invitation) -> bool:
+    """Reminders may still go to this invitation's invitee: it is open, its sender hasn't
+    stopped them and a reminder day is still ahead (whether a message still waits is the
+    worker's to check). The slip shows "Stop reminders" to its sender only then."""
+    return (
+        invitation.used_at is None
+        and invitation.reminders_stopped_at is None
+        and invitation.reminded_day < max(REMINDER_DAYS)
+    )
+
+
+def timeline(
+    invitation: Invitation,
+    *,
+    notified_at: datetime | None,
+    reminders: list[InvitationReminder],
+    first_read_at: datetime | None = None,
+    show_first_read: bool = True,
+) -> list[Moment]:
+    """An invitee's onboarding, in order: what happened (oldest first), then the steps
+    still to come ("not yet"). `invitation` comes through with_progress; `notified_at`
+    is when its welcome email reached the mail server; `first_read_at` when the invitee
+    first opened the message the page is about (the delivery slip's)."""
+    steps = [
+        Moment("Notified", notified_at),
+        Moment("Opened the link", invitation.link_shown_at),
+        Moment("Started", invitation.opened_at),
+    ]
+    first_code_at = getattr(invitation, "first_code_at", None)
+    if first_code_at is not None or invitation.require_phone_verification:
+        steps += [
+            Moment("Code sent", first_code_at),
+            Moment("Verified", getattr(invitation, "verified_at", None)),
+        ]
+    steps.append(Moment("Registered", invitation.used_at))
+    if show_first_read:
+        steps.append(Moment("First read", first_read_at))
+    events = [
+        Moment(
+            f"Reminder sent day {r.day}" + (" (with a fresh link)" if r.fresh_link else ""),
+            r.sent_at,
+        )
+        for r in reminders
+    ]
+    if invitation.reminders_stopped_at is not None:
+        events.append(Moment("Reminders stopped", invitation.reminders_stopped_at))
+    done = [(m.at, m) for m in steps + events if m.at is not None]
+    # Stable: moments at the same time keep the steps' order.
+    done.sort(key=lambda pair: pair[0])
+    return [m for _, m in done] + [m for m in steps if m.at is None]

@@ -1,13 +1,16 @@
-"""What onboarding sends: the role's welcome email (with its registration link) and the
-verification code (by email, text message or voice call). One function each; none carries
-a subject, a body or a file name of any message."""
+"""What onboarding sends: the role's welcome email (with its registration link), the
+reminders of a waiting invitation and the verification code (by email, text message or
+voice call). One function each; none carries a subject, a body or a file name of any
+message."""
+
+from datetime import datetime
 
 from django.conf import settings
 
 from securemail.core.limits import limits
 from securemail.notifications.models import NotificationKind
 from securemail.notifications.services import queue_email, queue_text
-from securemail.onboarding.models import Invitation, PhoneVerification
+from securemail.onboarding.models import REMINDER_DAYS, Invitation, PhoneVerification
 
 
 def registration_link(token: str) -> str:
@@ -33,6 +36,31 @@ def queue_welcome_email(invitation: Invitation, token: str, *, again: bool) -> N
         recipient_user_id=invitation.invitee_id,
     )
     invitation.save(update_fields=["welcome_email"])
+
+
+def queue_reminder_email(
+    invitation: Invitation, token: str, *, day: int, fresh_link: bool, deleted_at: datetime
+) -> None:
+    """A reminder, `day` days after the invitation, to an invitee who hasn't registered:
+    who invited them, the registration link (the same one, or a fresh one replacing it) and
+    when what is waiting for them is deleted. What the welcome email says, and no more."""
+    inviter = invitation.invited_by
+    queue_email(
+        to=invitation.invitee.email,
+        template="onboarding/emails/reminder",
+        context={
+            "inviter_name": inviter.display_name,
+            "practice_name": inviter.practice.name if inviter.practice else "",
+            "invited_at": invitation.created_at,
+            "link": registration_link(token),
+            "fresh_link": fresh_link,
+            "expires_at": invitation.expires_at,
+            "deleted_at": deleted_at,
+            "last": day == max(REMINDER_DAYS),
+        },
+        kind=NotificationKind.INVITATION_REMINDER,
+        recipient_user_id=invitation.invitee_id,
+    )
 
 
 def queue_code(*, invitation: Invitation, channel: str, destination: str, code: str) -> None:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from securemail.accounts.models import User
+from securemail.core.sealing import SealedRow
 from securemail.notifications.models import OutboxEmail
 
 
@@ -26,9 +27,15 @@ ANOTHER_PRACTICE = {
 DOCTOR_ROLES = {RecipientRole.DOCTOR_IN_MY_PRACTICE, RecipientRole.DOCTOR_IN_ANOTHER_PRACTICE}
 
 
-class Invitation(models.Model):
-    """An invited address's way in: a single-use registration link (only its hash is kept)
-    and the registration wizard's progress."""
+# The days after the invitation on which an invitee who hasn't registered is reminded
+# (onboarding.services.reminders).
+REMINDER_DAYS = (3, 15, 29)
+
+
+class Invitation(SealedRow, models.Model):
+    """An invited address's way in: a single-use registration link (looked up by its hash;
+    the link itself is kept only sealed, for the reminders, until the registration ends),
+    the registration wizard's progress and the onboarding timeline's moments."""
 
     invitee = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations"
@@ -41,8 +48,22 @@ class Invitation(models.Model):
     created_at = models.DateTimeField()
     link_sent_at = models.DateTimeField()
     expires_at = models.DateTimeField()
+    # First time the link's page was shown (the timeline's "opened the link"; a mail
+    # scanner following links counts too: it only GETs).
+    link_shown_at = models.DateTimeField(null=True, blank=True)
+    # "Start registration" pressed (the timeline's "started").
     opened_at = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
+    # The latest of REMINDER_DAYS whose reminder went (0: none yet): claimed by a
+    # conditional UPDATE, so each goes once whatever the number of workers.
+    reminded_day = models.PositiveSmallIntegerField(default=0)
+    # The sender stopped the reminders.
+    reminders_stopped_at = models.DateTimeField(null=True, blank=True)
+    # The link that works now, sealed under the row's own data key (onboarding.links): a
+    # reminder sends the same link again. Wiped when the registration ends.
+    wrapped_key = models.BinaryField(null=True, blank=True)
+    key_version = models.PositiveIntegerField(null=True, blank=True, db_index=True)
+    link_sealed = models.BinaryField(null=True, blank=True)
     # The welcome email with the link that works now (a fresh link replaces it): how its
     # delivery went is what the inviter's pages show.
     welcome_email = models.ForeignKey(
@@ -64,6 +85,16 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"Invitation {self.pk} ({self.get_role_display()})"
 
+    sealed_parts = ("link",)
+    key_context_fields = ("invitee",)
+
+    def key_context(self) -> str:
+        # Bound to its row and its invitee: a key moved to another invitation won't open.
+        return f"invitation:{self.pk}:invitee:{self.invitee_id}"
+
+    def context_prefix(self) -> str:
+        return f"invitation:{self.pk}"
+
     @property
     def role_enum(self) -> RecipientRole:
         return RecipientRole(self.role)
@@ -73,6 +104,25 @@ class Invitation(models.Model):
         # The inviting practice's current policy, so switching it off helps pending invitees.
         practice = self.invited_by.practice
         return practice.require_phone_verification if practice else True
+
+
+class InvitationReminder(models.Model):
+    """One reminder sent to an invitee who hasn't registered (the timeline's "reminder
+    sent day 3"): at most one per invitation and day."""
+
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, related_name="reminders")
+    day = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+    # The link it carried was a fresh one (the old link had stopped working).
+    fresh_link = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invitation", "day"], name="one_reminder_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder of invitation {self.invitation_id}, day {self.day}"
 
 
 class PhoneVerification(models.Model):

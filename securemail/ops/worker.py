@@ -19,12 +19,14 @@ PERIODIC_SECONDS = 60
 
 
 def periodic() -> None:
-    """Expire due messages, then destroy the shredding keys of days that have ended; renew
-    due plans, remind of expiring cards, close checkouts never paid; delete set-password
-    links long expired; remove deleted contacts past their restore time."""
+    """Expire due messages, then destroy the shredding keys of days that have ended; remind
+    invitees who haven't registered; renew due plans, remind of expiring cards, close
+    checkouts never paid; delete set-password links long expired; remove deleted contacts
+    past their restore time."""
     expire_due_messages()
     expire_old_drafts()
     shred.advance()
+    messaging.remind_invitees()
     billing.renew_due_plans()
     billing.send_card_reminders()
     billing.abandon_stale_checkouts()

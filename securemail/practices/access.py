@@ -23,8 +23,10 @@ from securemail.accounts.models import Practice, TwoStep, User
 from securemail.billing.access import live_plans_of
 from securemail.billing.entitlements import Feature, allows, may_have_plan
 from securemail.billing.models import Subscription
-from securemail.notifications.access import GIVEN_UP, Notice, notice_of
+from securemail.notifications.access import GIVEN_UP, Notice, NoticeState, notice_of
 from securemail.notifications.models import OutboxEmail
+from securemail.onboarding.access import Moment, reminders_of, reminders_pending, timeline
+from securemail.onboarding.access import with_progress as with_onboarding_progress
 from securemail.onboarding.models import ANOTHER_PRACTICE, Invitation, RecipientRole
 
 
@@ -343,3 +345,22 @@ def _undelivered_sql() -> str:
         f" AND {column(OutboxEmail, 'status')} IN ({', '.join(['%s'] * len(GIVEN_UP))})"
         f" AND {column(User, 'status')} IN ({', '.join(['%s'] * len(NOT_REGISTERED))})"
     )
+
+
+def onboarding_of(person: Person) -> tuple[list[Moment], bool]:
+    """The onboarding timeline of someone the caller reached through person_for_inviter
+    (the inviter's page; the message's first read is the delivery slip's to show), and
+    whether its reminders may still be stopped. Two queries."""
+    if person.invitation is None:
+        return [], False
+    invitation = with_onboarding_progress(
+        Invitation.objects.filter(pk=person.invitation.pk).select_related("invited_by__practice")
+    ).get()
+    notice = person.invitation_notice
+    moments = timeline(
+        invitation,
+        notified_at=notice.at if notice and notice.state == NoticeState.DELIVERED else None,
+        reminders=reminders_of([invitation]).get(invitation.pk, []),
+        show_first_read=False,
+    )
+    return moments, reminders_pending(invitation)

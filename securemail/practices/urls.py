@@ -13,9 +13,14 @@ urlpatterns = [
     path("people/<int:user_id>/manager/", views.hand_over, name="hand_over"),
     path("people/<int:user_id>/plan/buy/", views.buy_plan, name="buy_plan"),
     path("people/<int:user_id>/plan/cancel/", views.cancel_plan, name="cancel_plan"),
-    # Whoever sent an open invitation: correct its address or send it again.
+    # Whoever sent an open invitation: correct its address, send it again, stop its reminders.
     path("invitations/<int:user_id>/", views.invitee, name="invitee_email"),
     path("invitations/<int:user_id>/resend/", views.invitee_resend, name="invitee_resend"),
+    path(
+        "invitations/<int:user_id>/reminders/stop/",
+        views.invitee_stop_reminders,
+        name="invitee_stop_reminders",
+    ),
     path("audit/", views.audit_page, name="audit"),
     path("audit/log.csv", views.audit_log_csv, name="audit_csv"),
     path("audit/patients/<int:patient_id>/", views.disclosures, name="disclosures"),

@@ -7,6 +7,7 @@ nobody at all.
 """
 
 import csv
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from securemail.accounts.models import User
@@ -28,6 +30,7 @@ from securemail.billing.errors import (
     TooManyPurchases,
 )
 from securemail.billing.forms import BuyForm
+from securemail.onboarding.models import REMINDER_DAYS
 from securemail.practices import access, audit_export, services
 from securemail.practices import disclosures as disclosures_of
 from securemail.practices.forms import (
@@ -163,7 +166,24 @@ def _invitee_page(
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    context = {"person": person, "form": form, "error": error}
+    zone = _user(request).zone
+    moments, may_stop_reminders = access.onboarding_of(person)
+    onboarding = [
+        {
+            "label": m.label,
+            "when": dateformat.format(localtime(m.at, zone), "M j g:i A") if m.at else "not yet",
+        }
+        for m in moments
+    ]
+    context = {
+        "person": person,
+        "form": form,
+        "error": error,
+        "onboarding": onboarding,
+        "may_stop_reminders": may_stop_reminders,
+        "reminder_days": ", ".join(str(d) for d in REMINDER_DAYS[:-1])
+        + f" and {REMINDER_DAYS[-1]}",
+    }
     return render(request, "practices/invitee.html", context, status=status)
 
 
@@ -210,6 +230,25 @@ def invitee_resend(request: HttpRequest, user_id: int) -> HttpResponse:
         f"A fresh invitation link was sent to {person.user.email}; the old link no longer works.",
     )
     return redirect("messaging:inbox")
+
+
+@login_required
+@require_POST
+def invitee_stop_reminders(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The delivery slip's "Stop reminders" (the invitation's page has it too): back to
+    the message it was clicked on (a posted `message` id), else to the invitation's page."""
+    user = _user(request)
+    try:
+        person = services.stop_reminders_as_inviter(inviter=user, user_id=user_id)
+    except services.PeopleError as error:
+        person = access.person_for_inviter(user, user_id)
+        return _invitee_page(request, person, CorrectEmailForm(), error=str(error), status=400)
+    messages.success(request, f"No more reminders will be sent to {person.user.email}.")
+    try:
+        message_id = uuid.UUID(request.POST.get("message", ""))
+    except ValueError:
+        return redirect("practices:invitee_email", user_id)
+    return redirect("messaging:message", message_id)
 
 
 @login_required

@@ -159,6 +159,7 @@ NOT_PAGES = {
     "/practice/people/<int:user_id>/resend/": POST_ONLY,
     "/practice/people/two-step/": POST_ONLY,
     "/practice/invitations/<int:user_id>/resend/": POST_ONLY,
+    "/practice/invitations/<int:user_id>/reminders/stop/": POST_ONLY,
     "/practice/people/<int:user_id>/unlock/": POST_ONLY,
     "/practice/people/<int:user_id>/plan/buy/": POST_ONLY,
     "/practice/people/<int:user_id>/plan/cancel/": POST_ONLY,

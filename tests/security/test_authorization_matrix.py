@@ -369,6 +369,8 @@ MATRIX = """
 /practice/invitations/<int:user_id>/                                POST 302 404 404 404 404 400 404 302
 /practice/invitations/<int:user_id>/resend/                         GET  302 405 405 405 405 405 405 302
 /practice/invitations/<int:user_id>/resend/                         POST 302 404 404 404 404 302 404 302
+/practice/invitations/<int:user_id>/reminders/stop/                 GET  302 405 405 405 405 405 405 302
+/practice/invitations/<int:user_id>/reminders/stop/                 POST 302 404 404 404 404 302 404 302
 /practice/people/two-step/                                          GET  302 405 405 405 405 405 405 302
 /practice/people/two-step/                                          POST 302 403 403 403 403 302 302 302
 /practice/audit/                                                    GET  302 403 403 403 403 200 200 302

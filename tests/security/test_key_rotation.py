@@ -24,6 +24,9 @@ from securemail.messaging.content import (
 from securemail.messaging.models import Attachment, Message
 from securemail.notifications.models import OutboxEmail
 from securemail.notifications.services import _payload
+from securemail.onboarding.links import open_link
+from securemail.onboarding.models import RecipientRole
+from securemail.onboarding.services import invite
 from securemail.ops import keys
 from tests.security.helpers import file_keyring, key_versions_in_use
 from tests.support import encrypted_upload
@@ -230,6 +233,7 @@ def test_every_table_holding_wrapped_keys_is_covered_by_rewrap() -> None:
         "notifications.OutboxText",
         "accounts.AuthenticatorApp",
         "contacts.Contact",
+        "onboarding.Invitation",
     }
 
 
@@ -261,6 +265,9 @@ def test_rewrap_moves_a_row_of_every_sealed_table_and_skips_none(
         kind=NotificationKind.VERIFICATION_CODE,
     )
     secret = turn_on_app(doctor)
+    # An invitation keeps its link sealed for the reminders.
+    invitation = invite(inviter=doctor, email="new.patient@mail.test", role=RecipientRole.PATIENT)
+    token = open_link(invitation)
     call_command("keys", "add")
 
     with caplog.at_level("WARNING", logger="securemail.ops.keys"):
@@ -281,3 +288,6 @@ def test_rewrap_moves_a_row_of_every_sealed_table_and_skips_none(
     sealed = bytes(text.sealed_payload or b"")
     assert crypto.open_sealed(key, sealed, context=text.sealed_context("payload")) == "code 123456"
     assert app_secret(doctor) == secret
+    invitation.refresh_from_db()
+    assert token is not None
+    assert open_link(invitation) == token

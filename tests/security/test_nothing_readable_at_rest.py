@@ -168,3 +168,17 @@ def test_a_message_sent_with_an_attachment_is_nowhere_in_clear(
     assert subject.encode() in page.content
     assert body.encode() in page.content
     assert file_name.encode() in page.content
+
+
+def test_a_registration_link_kept_for_the_reminders_is_nowhere_in_clear(doctor: User) -> None:
+    from securemail.onboarding.models import RecipientRole
+    from securemail.onboarding.tests.helpers import invite
+
+    # Read from the welcome email, which the worker then sends (and wipes).
+    _, join_path = invite(doctor, "new.patient@mail.test", RecipientRole.PATIENT)
+    token = join_path.strip("/").rsplit("/", 1)[-1]
+
+    source, database = _database_bytes()
+    assert leaked(database, token) == [], source
+    # Control: the invited address is stored in clear, so the search can find.
+    assert b"new.patient@mail.test" in database, source

@@ -582,6 +582,8 @@ COVERED: dict[Event, str] = {
     Event.CONTACT_DELETED: "securemail/contacts/tests/test_contacts.py",
     Event.CONTACT_RESTORED: "securemail/contacts/tests/test_contacts.py",
     Event.CONTACTS_PURGED: "securemail/contacts/tests/test_contacts.py",
+    Event.INVITATION_REMINDED: "securemail/onboarding/tests/test_reminders.py",
+    Event.INVITATION_REMINDERS_STOPPED: "securemail/practices/tests/test_stop_reminders.py",
 }
 
 

@@ -1,7 +1,7 @@
 """Invitations in the console, and the Re-send action.
 
-Never the link's token hash, nor what the registration wizard has collected (wizard_data),
-nor a verification code (codes have no page at all).
+Never the link's token hash or the sealed link, nor what the registration wizard has
+collected (wizard_data), nor a verification code (codes have no page at all).
 """
 
 from typing import Any, override
@@ -77,7 +77,11 @@ class InvitationPage(ConsolePage):
     @override
     def get_queryset(self, request: HttpRequest) -> QuerySet[Invitation]:
         # What the page never shows is never even read.
-        return super().get_queryset(request).defer("token_hash", "wizard_data")
+        return (
+            super()
+            .get_queryset(request)
+            .defer("token_hash", "wizard_data", "wrapped_key", "link_sealed")
+        )
 
     @admin.display(ordering="invitee__email", description="invitee")
     def invitee_email(self, invitation: Invitation) -> str:

@@ -15,6 +15,7 @@ from securemail.messaging.services.mailbox import (
     hide_for_me,
     mark_read,
     record_download,
+    remind_invitees,
     set_archived,
 )
 from securemail.messaging.services.recipients import (
@@ -44,6 +45,7 @@ __all__ = [
     "lookup_addresses",
     "mark_read",
     "record_download",
+    "remind_invitees",
     "reply",
     "save_draft",
     "send_message",

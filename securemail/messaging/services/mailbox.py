@@ -1,8 +1,10 @@
-"""Mailbox actions: reading, archiving, deleting, expiry, downloads."""
+"""Mailbox actions: reading, archiving, deleting, expiry, downloads; the invitees'
+reminders (what is waiting for them is the mailbox's to say)."""
 
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from securemail.accounts.models import User
@@ -20,6 +22,7 @@ from securemail.messaging.services.common import (
     delete_blobs,
 )
 from securemail.messaging.services.indexing import reindex, unindex_for
+from securemail.onboarding import services as onboarding
 
 
 def mark_read(*, reader: User, messages: list[Message]) -> None:
@@ -209,6 +212,19 @@ def expire_due_messages() -> int:
         transaction.on_commit(lambda: delete_blobs(blobs))
         audit.record(Event.MESSAGES_EXPIRED, actor_id=None, data={"count": len(due)})
     return len(due)
+
+
+def remind_invitees() -> int:
+    """The worker's job: remind the invitees who haven't registered while a message is
+    waiting for them (onboarding.services.reminders: the days, the claim, the email). A
+    message waits until it expires or its sender deletes it (its mailbox entries go with
+    it); the reminder says when the last one waiting is deleted. Returns reminders queued."""
+    last_deleted = (
+        Delivery.objects.filter(recipient=OuterRef("invitee_id"))
+        .order_by("-expires_at")
+        .values("expires_at")[:1]
+    )
+    return onboarding.send_due_reminders(waiting_until=Subquery(last_deleted))
 
 
 def record_download(*, reader: User, attachment: Attachment) -> None:

@@ -248,6 +248,13 @@ def _slip_rows(dates: DateLabels, item: ThreadItem) -> list[dict[str, Any]]:
                 "replied": when(row.replied_at, "—"),
                 "downloads": downloads,
                 "downloaded": bool(row.downloads),
+                # An invitee's onboarding, shown under the table (None: already a user).
+                "onboarding": (
+                    None
+                    if row.onboarding is None
+                    else [{"label": m.label, "when": when(m.at, "not yet")} for m in row.onboarding]
+                ),
+                "may_stop_reminders": row.may_stop_reminders,
             }
         )
     return rows
@@ -262,6 +269,7 @@ def _thread_cards(user: User, items: list[ThreadItem]) -> list[dict[str, Any]]:
         sender = m.sender
         cards.append(
             {
+                "id": m.pk,
                 "mine": m.sender_id == user.pk,
                 "sender": sender.display_name,
                 "practice": sender.practice.name if sender.practice else "",

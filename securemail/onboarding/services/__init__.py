@@ -6,7 +6,8 @@ module per flow:
   operator's re-send);
 - `wizard`: saving the wizard's steps;
 - `codes`: sending and checking verification codes;
-- `finishing`: completing the registration.
+- `finishing`: completing the registration;
+- `reminders`: the reminders of a waiting invitation (the worker's job) and stopping them.
 
 Every function runs in one transaction and follows one order: check the link or state,
 check rate limits, write, audit, queue notifications. Reads of invitations and the wizard's
@@ -17,6 +18,7 @@ from securemail.onboarding.services.codes import check_code, send_code
 from securemail.onboarding.services.finishing import complete_registration
 from securemail.onboarding.services.invitations import (
     invite,
+    record_link_shown,
     renew_link,
     request_fresh_link,
     request_fresh_link_for,
@@ -25,6 +27,7 @@ from securemail.onboarding.services.invitations import (
     spend_join_link,
     start_registration,
 )
+from securemail.onboarding.services.reminders import send_due_reminders, stop_reminders
 from securemail.onboarding.services.wizard import (
     save_practice_step,
     save_specialty_step,
@@ -35,6 +38,7 @@ __all__ = [
     "check_code",
     "complete_registration",
     "invite",
+    "record_link_shown",
     "renew_link",
     "request_fresh_link",
     "request_fresh_link_for",
@@ -44,6 +48,8 @@ __all__ = [
     "save_specialty_step",
     "save_you_step",
     "send_code",
+    "send_due_reminders",
     "spend_join_link",
     "start_registration",
+    "stop_reminders",
 ]

@@ -16,6 +16,7 @@ from securemail.audit import services as audit
 from securemail.audit.events import Event
 from securemail.onboarding.access import unfinished_steps
 from securemail.onboarding.errors import AlreadyRegistered, LinkInvalid, OnboardingError
+from securemail.onboarding.links import SEALED_FIELDS, forget_link
 from securemail.onboarding.models import ANOTHER_PRACTICE, DOCTOR_ROLES, Invitation, WizardState
 
 
@@ -60,7 +61,9 @@ def complete_registration(*, invitation_id: int, accepted_terms: bool) -> User:
         if role in DOCTOR_ROLES:
             user.procedures.set(Procedure.objects.filter(slug__in=state.procedures or []))
         invitation.used_at = timezone.now()
-        invitation.save(update_fields=["used_at"])
+        # The link is spent: no reminder will send it again.
+        forget_link(invitation)
+        invitation.save(update_fields=["used_at", *SEALED_FIELDS])
         audit.record(
             Event.REGISTRATION_COMPLETED,
             actor_id=user.pk,

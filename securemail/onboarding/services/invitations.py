@@ -4,8 +4,9 @@
 next three by onboarding's views for the link's holder; `renew_link` and
 `restart_invitation` by the services that re-send a link (the fresh links here, the
 practice's user manager in practices.services); `resend_as_operator` by the operators'
-console. Side effects: the invited account, the invitation (only its link's hash), audit
-entries and the welcome email in the outbox.
+console. Side effects: the invited account, the invitation (its link's hash, and the link
+sealed for the reminders: onboarding.links), audit entries and the welcome email in the
+outbox.
 """
 
 from datetime import timedelta
@@ -23,6 +24,7 @@ from securemail.core.limits import limits
 from securemail.onboarding.access import invited_address_for_link
 from securemail.onboarding.emails import queue_welcome_email
 from securemail.onboarding.errors import InvitationClosed, TooManyRequests
+from securemail.onboarding.links import SEALED_FIELDS, seal_link
 from securemail.onboarding.models import DOCTOR_ROLES, IN_MY_PRACTICE, Invitation, RecipientRole
 
 
@@ -60,6 +62,8 @@ def invite(*, inviter: User, email: str, role: RecipientRole) -> Invitation:
         link_sent_at=now,
         expires_at=now + timedelta(days=limits().invitation_days),
     )
+    seal_link(invitation, token)
+    invitation.save(update_fields=SEALED_FIELDS)
     audit.record(
         Event.INVITATION_CREATED,
         actor_id=inviter.pk,
@@ -69,6 +73,15 @@ def invite(*, inviter: User, email: str, role: RecipientRole) -> Invitation:
     )
     queue_welcome_email(invitation, token, again=False)
     return invitation
+
+
+def record_link_shown(*, invitation: Invitation) -> None:
+    """The link's page was shown (a GET: the person, or a mail scanner following links):
+    the first time is the timeline's "opened the link". Nothing else; not audited."""
+    if invitation.link_shown_at is None:
+        Invitation.objects.filter(pk=invitation.pk, link_shown_at__isnull=True).update(
+            link_shown_at=timezone.now()
+        )
 
 
 def start_registration(*, invitation: Invitation) -> None:
@@ -161,8 +174,9 @@ def _send_fresh_link(*, email: str) -> None:
 
 def renew_link(invitation: Invitation) -> str:
     """Give `invitation` a fresh link: a new token, sent now and good for the invitation's
-    days again; the old link stops working (only the new one's hash is kept). The wizard's
-    progress stays: the same person carries on. Returns the token for the welcome email.
+    days again; the old link stops working (only the new one's hash is kept, and the new
+    link sealed for the reminders). The wizard's progress stays: the same person carries
+    on. Returns the token for the welcome email.
 
     Uncharged and unaudited: for services that hold the transaction and the invitation's
     row lock, spent their own limit, and audit and queue the email themselves (the fresh
@@ -173,7 +187,8 @@ def renew_link(invitation: Invitation) -> str:
     invitation.token_hash = token_hash
     invitation.link_sent_at = now
     invitation.expires_at = now + timedelta(days=limits().invitation_days)
-    invitation.save(update_fields=["token_hash", "link_sent_at", "expires_at"])
+    seal_link(invitation, token)
+    invitation.save(update_fields=["token_hash", "link_sent_at", "expires_at", *SEALED_FIELDS])
     return token
 
 
@@ -194,6 +209,10 @@ def restart_invitation(invitation: Invitation) -> tuple[Invitation, str]:
         invited_by_id=invitation.invited_by_id,
         role=invitation.role,
         created_at=invitation.created_at,
+        # The reminders carry on where they were (none again for a day already reminded),
+        # and stay stopped if the sender stopped them.
+        reminded_day=invitation.reminded_day,
+        reminders_stopped_at=invitation.reminders_stopped_at,
     )
     # First the old row: one open invitation per invitee.
     invitation.delete()
@@ -201,6 +220,8 @@ def restart_invitation(invitation: Invitation) -> tuple[Invitation, str]:
     fresh.link_sent_at = timezone.now()
     fresh.expires_at = fresh.link_sent_at + timedelta(days=limits().invitation_days)
     fresh.save()
+    seal_link(fresh, token)
+    fresh.save(update_fields=SEALED_FIELDS)
     User.objects.filter(pk=fresh.invitee_id).update(status=User.Status.INVITED)
     return fresh, token
 

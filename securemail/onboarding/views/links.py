@@ -41,6 +41,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         request.session.cycle_key()
         request.session[SESSION_KEY] = invitation.pk
         return to_next_step(invitation)
+    services.record_link_shown(invitation=invitation)
     return render(
         request,
         "onboarding/join.html",

@@ -4,8 +4,8 @@ people, one module per flow:
 - `policy`: the practice's settings (whether its invitees verify a phone, whether its
   doctors and staff must use two-step login);
 - `people`: invitations sent again or to a corrected address (by the manager, or by
-  whoever sent them), unlocking an account, handing the user manager's role to someone
-  else;
+  whoever sent them), their reminders stopped (by whoever sent them), unlocking an
+  account, handing the user manager's role to someone else;
 - `plans`: buying or cancelling a plan for one of the practice's people (billing does the
   buying);
 - `records`: the audit entries of the manager exporting the log or producing a patient's
@@ -25,6 +25,7 @@ from securemail.practices.services.people import (
     hand_over_manager_role,
     resend_invitation,
     resend_invitation_as_inviter,
+    stop_reminders_as_inviter,
     unlock_account,
 )
 from securemail.practices.services.plans import buy_plan_for, cancel_plan_for
@@ -48,5 +49,6 @@ __all__ = [
     "resend_invitation_as_inviter",
     "set_phone_verification_policy",
     "set_two_step_policy",
+    "stop_reminders_as_inviter",
     "unlock_account",
 ]

@@ -1,6 +1,7 @@
 """What the practice's user manager does to its people, from the user manager's page; and
 what whoever sent an invitation may do to it (re-send it, correct its address: the
-`*_as_inviter` services, from the notice that its email did not arrive).
+`*_as_inviter` services, from the notice that its email did not arrive; stop its
+reminders, from the delivery slip).
 
 Each service is called by practices' views for the logged-in manager (or inviter). Each
 authorizes through practices.access (NotPracticeManager for anyone but the manager; Http404
@@ -23,7 +24,7 @@ from securemail.audit.events import Event
 from securemail.core import ratelimit
 from securemail.onboarding.emails import queue_welcome_email
 from securemail.onboarding.models import Invitation
-from securemail.onboarding.services import renew_link, restart_invitation
+from securemail.onboarding.services import renew_link, restart_invitation, stop_reminders
 from securemail.practices.access import (
     MANAGER_CANDIDATES,
     NotPracticeManager,
@@ -133,6 +134,18 @@ def correct_invitee_email_as_inviter(*, inviter: User, user_id: int, email: str)
             practice_id=inviter.practice_id,
             event=Event.INVITEE_EMAIL_CORRECTED_BY_INVITER,
         )
+
+
+def stop_reminders_as_inviter(*, inviter: User, user_id: int) -> Person:
+    """The sender of an open invitation stops its reminders (one click on the delivery
+    slip): Http404 for anyone but the inviter's open invitee. Idempotent; audited once
+    (onboarding.services.stop_reminders). Returns the person."""
+    with transaction.atomic():
+        person = _locked(inviter, user_id, lookup=person_for_inviter)
+        if person.invitation is None:
+            raise PeopleError(f"{person.user.display_name} has no invitation waiting.")
+        stop_reminders(invitation=person.invitation, actor=inviter)
+        return person
 
 
 def _valid_address(email: str) -> str:
