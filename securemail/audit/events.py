@@ -138,3 +138,8 @@ class Event(models.TextChoices):
     CONTACT_DELETED = "contacts:contact:delete", "Contact deleted"
     CONTACT_RESTORED = "contacts:contact:restore", "Deleted contact restored"
     CONTACTS_PURGED = "contacts:contact:purge", "Deleted contacts past their restore time removed"
+    # expiry that warns and exports (issue 11): ids only, never a subject or a file name
+    CONVERSATION_EXPIRY_WARNED = (
+        "messaging:conversation:expiry_warning",
+        "Conversation's people warned of its deletion",
+    )

@@ -31,6 +31,8 @@ class NotificationKind(models.TextChoices):
     SECURITY_NOTICE = "security_notice", "Account security notice"
     EMAIL_CHANGE = "email_change", "Link confirming a new email address"
     SIGN_IN_CODE = "sign_in_code", "Code by text message"
+    # messaging.emails.queue_expiry_warning: a conversation is deleted in a few days
+    EXPIRY_WARNING = "expiry_warning", "Conversation about to be deleted"
 
 
 class OutboxEntry(SealedRow, models.Model):

@@ -582,6 +582,7 @@ COVERED: dict[Event, str] = {
     Event.CONTACT_DELETED: "securemail/contacts/tests/test_contacts.py",
     Event.CONTACT_RESTORED: "securemail/contacts/tests/test_contacts.py",
     Event.CONTACTS_PURGED: "securemail/contacts/tests/test_contacts.py",
+    Event.CONVERSATION_EXPIRY_WARNED: "securemail/messaging/tests/test_expiry_warnings.py",
 }
 
 

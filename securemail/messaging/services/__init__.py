@@ -8,6 +8,7 @@ from securemail.messaging.services.common import (
     RecipientSpec,
 )
 from securemail.messaging.services.drafts import delete_draft, expire_old_drafts, save_draft
+from securemail.messaging.services.expiry_warnings import warn_of_expiry
 from securemail.messaging.services.mailbox import (
     change_expiry,
     delete_for_everyone,
@@ -49,4 +50,5 @@ __all__ = [
     "send_message",
     "set_archived",
     "sweep_abandoned_uploads",
+    "warn_of_expiry",
 ]
