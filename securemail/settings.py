@@ -461,5 +461,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "mail.log": {"level": "WARNING"},
+        # WeasyPrint's steps of every PDF export (its errors still show).
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }

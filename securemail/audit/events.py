@@ -143,3 +143,4 @@ class Event(models.TextChoices):
         "messaging:conversation:expiry_warning",
         "Conversation's people warned of its deletion",
     )
+    CONVERSATION_EXPORTED = "messaging:conversation:export_pdf", "Conversation exported as PDF"

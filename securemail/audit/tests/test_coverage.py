@@ -583,6 +583,7 @@ COVERED: dict[Event, str] = {
     Event.CONTACT_RESTORED: "securemail/contacts/tests/test_contacts.py",
     Event.CONTACTS_PURGED: "securemail/contacts/tests/test_contacts.py",
     Event.CONVERSATION_EXPIRY_WARNED: "securemail/messaging/tests/test_expiry_warnings.py",
+    Event.CONVERSATION_EXPORTED: "securemail/messaging/tests/test_pdf_export.py",
 }
 
 

@@ -312,3 +312,17 @@ def test_two_workers_at_once_warn_each_conversation_once(
     assert sorted(sent) == sorted([doctor.email, patient.email, staff.email] * len(roots))
     assert AuditEvent.objects.filter(event=Event.CONVERSATION_EXPIRY_WARNED.value).count() == 6
     assert set(Message.objects.values_list("expiry_warned_for", flat=True)) == {DELETED_AT}
+
+
+def test_the_warning_comes_as_many_days_ahead_as_the_setting_says(
+    clock: Any, settings: Any, doctor: User, patient: User
+) -> None:
+    settings.SECUREMAIL_EXPIRY_WARNING_DAYS = 7
+    send(doctor, patient)
+
+    clock.move_to(DELETED_AT - timedelta(days=7, minutes=1))
+    assert services.warn_of_expiry() == 0
+    clock.move_to(DELETED_AT - timedelta(days=7))
+    assert services.warn_of_expiry() == 1
+
+    assert set(warnings()) == {doctor.email, patient.email}
