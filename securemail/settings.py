@@ -348,7 +348,7 @@ SECUREMAIL_MAX_CONTACTS = 5000
 SECUREMAIL_CONTACT_RESTORE_DAYS = 30
 SECUREMAIL_MAX_EXPIRY_DAYS = 30
 # Both sides of a conversation are emailed this many days before it is deleted (README
-# "Expiry warnings"); shorter than the longest expiry.
+# "Expiry warnings and PDF export"); shorter than the longest expiry.
 SECUREMAIL_EXPIRY_WARNING_DAYS = env_int("SECUREMAIL_EXPIRY_WARNING_DAYS", 3)
 if not 1 <= SECUREMAIL_EXPIRY_WARNING_DAYS < SECUREMAIL_MAX_EXPIRY_DAYS:
     raise ImproperlyConfigured(
@@ -407,7 +407,7 @@ SECUREMAIL_RATE_LIMITS = {
     "passkey_sign_in": "20/5m",
     "reauthenticate": "10/5m",
     "email_change": "5/h",
-    # Conversations exported as PDF (per account): each one is a rendering of seconds.
+    # Conversations exported as PDF (per account): each one is up to a second of rendering.
     "pdf_export": "30/h",
 }
 

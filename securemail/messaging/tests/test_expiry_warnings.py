@@ -326,3 +326,16 @@ def test_the_warning_comes_as_many_days_ahead_as_the_setting_says(
     assert services.warn_of_expiry() == 1
 
     assert set(warnings()) == {doctor.email, patient.email}
+
+
+def test_the_warning_goes_by_email_whatever_the_notify_by_setting(
+    clock: Any, doctor: User, patient: User
+) -> None:
+    patient.notify_by = User.Notify.NONE
+    patient.save(update_fields=["notify_by"])
+    send(doctor, patient)
+
+    clock.move_to(WARNING_AT)
+    services.warn_of_expiry()
+
+    assert patient.email in warnings()
