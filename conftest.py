@@ -56,6 +56,19 @@ def pytest_make_collect_report(collector: Any) -> Iterator[Any]:
     return report
 
 
+def pytest_report_header() -> list[str]:
+    """What a fresh machine may lack, said before the tests that need it fail."""
+    from securemail.core.pdf import PANGO_PACKAGES, missing_libraries
+
+    missing = missing_libraries()
+    if not missing:
+        return []
+    return [
+        f"PDF export: WeasyPrint can't load {', '.join(missing)} and its tests will fail: "
+        f"apt-get install {PANGO_PACKAGES}"
+    ]
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
     outcome = yield

@@ -347,6 +347,13 @@ SECUREMAIL_MAX_ATTACHMENTS = 10
 SECUREMAIL_MAX_CONTACTS = 5000
 SECUREMAIL_CONTACT_RESTORE_DAYS = 30
 SECUREMAIL_MAX_EXPIRY_DAYS = 30
+# Both sides of a conversation are emailed this many days before it is deleted (README
+# "Expiry warnings and PDF export"); shorter than the longest expiry.
+SECUREMAIL_EXPIRY_WARNING_DAYS = env_int("SECUREMAIL_EXPIRY_WARNING_DAYS", 3)
+if not 1 <= SECUREMAIL_EXPIRY_WARNING_DAYS < SECUREMAIL_MAX_EXPIRY_DAYS:
+    raise ImproperlyConfigured(
+        f"SECUREMAIL_EXPIRY_WARNING_DAYS must be 1 to {SECUREMAIL_MAX_EXPIRY_DAYS - 1}."
+    )
 SECUREMAIL_MAX_RECIPIENTS = 20
 SECUREMAIL_CODE_MINUTES = 10
 SECUREMAIL_CODE_MAX_TRIES = 5
@@ -400,6 +407,8 @@ SECUREMAIL_RATE_LIMITS = {
     "passkey_sign_in": "20/5m",
     "reauthenticate": "10/5m",
     "email_change": "5/h",
+    # Conversations exported as PDF (per account): each one is up to a second of rendering.
+    "pdf_export": "30/h",
 }
 
 # Security headers (HTTPS, HSTS, CSP and friends).
@@ -452,5 +461,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "mail.log": {"level": "WARNING"},
+        # WeasyPrint's steps of every PDF export (its errors still show).
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }

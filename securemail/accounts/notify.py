@@ -3,8 +3,9 @@ asks it when it queues the notice, the profile form and accounts.services when t
 is chosen.
 
 Only new-message notices follow the profile's "notify me by" (`User.notify_by`). Invitations,
-fresh registration links, set-password links, security notices and billing emails are not
-notices of a message: they always go by email, whatever the setting.
+fresh registration links, set-password links, security notices, billing emails and the
+warning before a conversation is deleted are not notices of a message: they always go by
+email, whatever the setting.
 
 - Someone still registering (invited, or registration started) always gets the email: it is
   their way in.

@@ -144,3 +144,9 @@ class Event(models.TextChoices):
         "onboarding:invitation:stop_reminders",
         "Invitation reminders stopped by the person who sent it",
     )
+    # expiry that warns and exports (issue 11): ids only, never a subject or a file name
+    CONVERSATION_EXPIRY_WARNED = (
+        "messaging:conversation:expiry_warning",
+        "Conversation's people warned of its deletion",
+    )
+    CONVERSATION_EXPORTED = "messaging:conversation:export_pdf", "Conversation exported as PDF"

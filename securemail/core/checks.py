@@ -1,4 +1,5 @@
-"""Startup checks: with DEBUG off, refuse to serve without readable keys."""
+"""Startup checks: with DEBUG off, refuse to serve without readable keys; say what is
+missing for PDF export."""
 
 from typing import Any
 
@@ -56,4 +57,22 @@ def var_dir_is_private(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
             id="securemail.W001",
         )
         for path in open_to_others(settings.VAR_DIR)
+    ]
+
+
+@register()
+def pdf_libraries_are_there(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:  # noqa: ARG001 (Django passes these by name)
+    """PDF export needs WeasyPrint's system libraries: without them it answers 503."""
+    from securemail.core.pdf import PANGO_PACKAGES, missing_libraries
+
+    missing = missing_libraries()
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"PDF export is off: WeasyPrint can't load {', '.join(missing)}.",
+            hint=f"Install Debian's pango: `apt-get install {PANGO_PACKAGES}` (README, "
+            "PDF export).",
+            id="securemail.W002",
+        )
     ]

@@ -14,6 +14,8 @@ from django.conf import settings
 class Limits:
     # A message is deleted for everyone at most this many days after it was sent.
     max_expiry_days: int
+    # Both sides of a conversation are warned this many days before it is deleted.
+    expiry_warning_days: int
     # People on one message (To and Cc together), and addresses looked up at once.
     max_recipients: int
     # A verification code works for this many minutes, and for this many wrong tries.
@@ -54,6 +56,7 @@ class Limits:
 def limits() -> Limits:
     return Limits(
         max_expiry_days=settings.SECUREMAIL_MAX_EXPIRY_DAYS,
+        expiry_warning_days=settings.SECUREMAIL_EXPIRY_WARNING_DAYS,
         max_recipients=settings.SECUREMAIL_MAX_RECIPIENTS,
         code_minutes=settings.SECUREMAIL_CODE_MINUTES,
         code_max_tries=settings.SECUREMAIL_CODE_MAX_TRIES,

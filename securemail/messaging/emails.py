@@ -1,17 +1,20 @@
-"""The one notice messaging sends: a new message is waiting (who wrote, and a link), by
-email, by text message or both, as each recipient chose (accounts.notify)."""
+"""The notices messaging sends: a new message is waiting (who wrote, and a link), by
+email, by text message or both, as each recipient chose (accounts.notify); and, by email
+whatever that choice, the warning before a conversation is deleted (who started it, when,
+and a link)."""
 
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.timezone import localtime
 
 from securemail.accounts.models import User
 from securemail.accounts.notify import STILL_REGISTERING, new_message_channels, text_due_at
 from securemail.messaging.models import Message
 from securemail.notifications.models import NotificationKind, OutboxEmail, OutboxText
-from securemail.notifications.services import queue_emails, queue_text
+from securemail.notifications.services import queue_email, queue_emails, queue_text
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,29 @@ def queue_new_message_notices(*, message: Message, recipients: list[User]) -> di
         for r in recipients
         if not channels[r.pk].none
     }
+
+
+def queue_expiry_warning(*, conversation: Message, person: User, open_at: Message) -> OutboxEmail:
+    """A conversation is deleted for everyone soon: when (in `person`'s time zone) and a link
+    to it (`open_at`: a message of it they can see). It names who started the conversation
+    and their practice, as the new-message email did, or, to who started it, the day they
+    did; never a subject, a body, a file name or the other people."""
+    zone = person.zone
+    starter = conversation.sender
+    deleted_at = localtime(conversation.expires_at, zone)
+    return queue_email(
+        to=person.email,
+        template="messaging/emails/expiry_warning",
+        context={
+            "started_by_you": starter.pk == person.pk,
+            "started_on": dateformat.format(localtime(conversation.sent_at, zone), "F j, Y"),
+            "sender_name": starter.display_name,
+            "practice_name": starter.practice.name if starter.practice else "",
+            "deleted_on": dateformat.format(deleted_at, "F j, Y"),
+            "deleted_at": dateformat.format(deleted_at, r"F j, Y \a\t g:i A T"),
+            "link": settings.SECUREMAIL_BASE_URL
+            + reverse("messaging:message", kwargs={"message_id": open_at.pk}),
+        },
+        kind=NotificationKind.EXPIRY_WARNING,
+        recipient_user_id=person.pk,
+    )

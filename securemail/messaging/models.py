@@ -31,6 +31,10 @@ class Message(SealedRow, models.Model):
     body_sealed = models.BinaryField()
     # Sent with the compose form, so a double-clicked Send makes one message, not two.
     client_token = models.UUIDField(null=True, blank=True)
+    # On a conversation's first message: the deletion time its people were warned of
+    # (services.expiry_warnings claims it with one conditional UPDATE; a changed expiry
+    # differs from it, so the new date is warned of in its turn).
+    expiry_warned_for = models.DateTimeField(null=True, blank=True)
 
     # Set by access.thread_messages: plain lists (a prefetch into the related managers costs
     # a queryset per message). Read them through access.deliveries_of / attachments_of.

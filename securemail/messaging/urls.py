@@ -15,6 +15,7 @@ urlpatterns = [
     path("compose/draft/", views.save_draft, name="save_draft"),
     path("m/<uuid:message_id>/", views.message_detail, name="message"),
     path("m/<uuid:message_id>/print/", views.print_view, name="print"),
+    path("m/<uuid:message_id>/export/", views.export_pdf, name="export_pdf"),
     path("m/<uuid:message_id>/reply/", views.reply, name="reply"),
     path("m/<uuid:message_id>/forward/", views.forward, name="forward"),
     path("m/<uuid:message_id>/archive/", views.set_archived, name="archive_toggle"),

@@ -34,6 +34,8 @@ class NotificationKind(models.TextChoices):
     # onboarding.emails.queue_reminder_email: days 3, 15 and 29 after an invitation, until
     # the invitee registers
     INVITATION_REMINDER = "invitation_reminder", "Reminder of a waiting invitation"
+    # messaging.emails.queue_expiry_warning: a conversation is deleted in a few days
+    EXPIRY_WARNING = "expiry_warning", "Conversation about to be deleted"
 
 
 class OutboxEntry(SealedRow, models.Model):

@@ -11,7 +11,7 @@ from securemail.billing import services as billing
 from securemail.contacts import services as contacts
 from securemail.core import shred
 from securemail.messaging import services as messaging
-from securemail.messaging.services import expire_due_messages, expire_old_drafts
+from securemail.messaging.services import expire_due_messages, expire_old_drafts, warn_of_expiry
 from securemail.notifications.services import deliver_due
 
 logger = logging.getLogger(__name__)
@@ -19,10 +19,12 @@ PERIODIC_SECONDS = 60
 
 
 def periodic() -> None:
-    """Expire due messages, then destroy the shredding keys of days that have ended; remind
-    invitees who haven't registered; renew due plans, remind of expiring cards, close
-    checkouts never paid; delete set-password links long expired; remove deleted contacts
-    past their restore time."""
+    """Warn both sides of conversations deleted in a few days; expire due messages, then
+    destroy the shredding keys of days that have ended; remind invitees who haven't
+    registered; renew due plans, remind of expiring cards, close checkouts never paid;
+    delete set-password links long expired; remove deleted contacts past their restore
+    time."""
+    warn_of_expiry()
     expire_due_messages()
     expire_old_drafts()
     shred.advance()

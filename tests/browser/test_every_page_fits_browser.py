@@ -138,6 +138,7 @@ NOT_PAGES = {
     "/m/<uuid:message_id>/hide/": POST_ONLY,
     "/m/<uuid:message_id>/delete/": POST_ONLY,
     "/m/<uuid:message_id>/expiry/": POST_ONLY,
+    "/m/<uuid:message_id>/export/": "the PDF download that Export as PDF posts for",
     "/m/<uuid:message_id>/a/<uuid:attachment_id>/": "an attachment's download",
     "/accounts/logout/": POST_ONLY,
     "/accounts/password/again/": POST_ONLY,
@@ -205,6 +206,9 @@ for _model in (
 
 # Page templates the walk does not render, and why.
 TEMPLATES_NOT_WALKED = {
+    "messaging/export_refused.html": (
+        "the PDF export's 429 and 503 answers (messaging's test_pdf_export.py checks them)"
+    ),
     "console/billing.html": "no view renders it any more (the console lists billing's models)",
 }
 

@@ -239,6 +239,8 @@ MATRIX = """
 /m/<uuid:message_id>/                                               POST 302 405 405 405 405 405 405 302
 /m/<uuid:message_id>/print/                                         GET  302 200 404 200 404 404 404 302
 /m/<uuid:message_id>/print/                                         POST 302 405 405 405 405 405 405 302
+/m/<uuid:message_id>/export/                                        GET  302 405 405 405 405 405 405 302
+/m/<uuid:message_id>/export/                                        POST 302 200 404 200 404 404 404 302
 /m/<uuid:message_id>/reply/                                         GET  302 405 405 405 405 405 405 302
 /m/<uuid:message_id>/reply/                                         POST 302 400 404 400 404 404 404 302
 /m/<uuid:message_id>/forward/                                       GET  302 403 404 200 404 404 404 302

@@ -584,6 +584,8 @@ COVERED: dict[Event, str] = {
     Event.CONTACTS_PURGED: "securemail/contacts/tests/test_contacts.py",
     Event.INVITATION_REMINDED: "securemail/onboarding/tests/test_reminders.py",
     Event.INVITATION_REMINDERS_STOPPED: "securemail/practices/tests/test_stop_reminders.py",
+    Event.CONVERSATION_EXPIRY_WARNED: "securemail/messaging/tests/test_expiry_warnings.py",
+    Event.CONVERSATION_EXPORTED: "securemail/messaging/tests/test_pdf_export.py",
 }
 
 

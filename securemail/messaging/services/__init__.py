@@ -8,6 +8,8 @@ from securemail.messaging.services.common import (
     RecipientSpec,
 )
 from securemail.messaging.services.drafts import delete_draft, expire_old_drafts, save_draft
+from securemail.messaging.services.expiry_warnings import warn_of_expiry
+from securemail.messaging.services.exports import TooManyExports, export_pdf
 from securemail.messaging.services.mailbox import (
     change_expiry,
     delete_for_everyone,
@@ -33,6 +35,7 @@ __all__ = [
     "Recipient",
     "RecipientSpec",
     "RoleCheck",
+    "TooManyExports",
     "change_expiry",
     "check_roles",
     "delete_draft",
@@ -40,6 +43,7 @@ __all__ = [
     "delete_unused_uploads",
     "expire_due_messages",
     "expire_old_drafts",
+    "export_pdf",
     "forward",
     "hide_for_me",
     "lookup_addresses",
@@ -51,4 +55,5 @@ __all__ = [
     "send_message",
     "set_archived",
     "sweep_abandoned_uploads",
+    "warn_of_expiry",
 ]

@@ -1,14 +1,17 @@
 """The print view (SPEC §4): a conversation on a clean page for paper or PDF records, every
-message the reader can see in order, dates in the reader's time zone, no navigation; out of
-reach is a 404, and printing counts as viewing (audited, marked read)."""
+message the reader can see in order, dates in the reader's time zone, no navigation (its one
+button, Export as PDF, is not printed); out of reach is a 404, and printing counts as viewing
+(audited, marked read)."""
 
 import re
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from securemail.accounts.models import User
@@ -140,8 +143,13 @@ def test_the_print_page_has_no_navigation_forms_or_scripts(
     html = client.get(f"/m/{message.pk}/print/").content.decode()
 
     assert "<nav" not in html
-    assert "<form" not in html
-    assert "<button" not in html
+    # One form: Export as PDF, which the print stylesheet hides on paper.
+    assert html.count("<form") == 1
+    assert html.count("<button") == 1
+    assert f'<form method="post" action="/m/{message.pk}/export/" class="screen-only">' in html
+    assert "@media print { .screen-only { display: none; } }" in (
+        Path(settings.BASE_DIR, "securemail/static/print.css").read_text()
+    )
     assert "<script" not in html
     assert 'href="/compose/"' not in html
     assert 'href="/"' not in html

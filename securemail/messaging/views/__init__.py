@@ -8,6 +8,7 @@ from securemail.messaging.views.compose import (
     reply,
     save_draft,
 )
+from securemail.messaging.views.exports import export_pdf
 from securemail.messaging.views.files import attachment_download
 from securemail.messaging.views.mailbox import (
     archive,
@@ -31,6 +32,7 @@ __all__ = [
     "delete",
     "discard_draft",
     "drafts",
+    "export_pdf",
     "forward",
     "hide",
     "inbox",
