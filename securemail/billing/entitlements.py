@@ -5,13 +5,21 @@ included (SPEC §1). Starting a conversation, inviting someone new, forwarding a
 to everyone need a paid plan, and only doctors and staff of a practice can have one
 (patients are always free). The services that do these things call `require`; views call
 `allows` only to decide whether to show a control.
+
+Each account may also keep so many bytes of attachments (`storage_quota`): its paid plan's
+(each plan's in its configuration), or the smaller one of free accounts.
 """
 
 from enum import StrEnum
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 
 from securemail.accounts.models import User
+from securemail.billing import plans
+from securemail.billing.models import Subscription
+from securemail.core.limits import limits
 
 
 class Feature(StrEnum):
@@ -65,3 +73,30 @@ def require(user: User, feature: Feature) -> None:
     """PlanRequired unless `user`'s plan includes `feature` (for the services that write)."""
     if not allows(user, feature):
         raise PlanRequired(feature)
+
+
+def storage_quota(user: User) -> int:
+    """Bytes of attachments `user` may keep (what counts: securemail.messaging.quota)."""
+    held = next(iter(held_plan_code(user.pk)), None) if has_paid_plan(user) else None
+    return storage_quota_of(user, held)
+
+
+def storage_quota_of(user: User, held_plan: str | None) -> int:
+    """storage_quota, for a caller that read the code of the plan `user` holds
+    (held_plan_code) with a query of its own (the navigation: one query for the usage and
+    the plan). Free accounts get SECUREMAIL_FREE_STORAGE_MB; a paid one its plan's
+    `storage_bytes`, or, with no plan on record (an account made paid by the demo data or
+    by hand), the smallest paid plan's."""
+    if not has_paid_plan(user):
+        return limits().free_storage_bytes
+    offered = {plan.code: plan.storage_bytes for plan in plans.plans()}
+    return offered.get(held_plan or "", min(offered.values()))
+
+
+def held_plan_code(member: Any) -> "QuerySet[Subscription, str]":
+    """The code of the plan in force of `member` (an id, or an OuterRef to one), as a query
+    of at most one row (one live plan per member), to run or to use as a subquery. Only
+    storage_quota_of makes sense of it."""
+    return Subscription.objects.filter(
+        member=member, status=Subscription.Status.ACTIVE
+    ).values_list("plan", flat=True)[:1]
