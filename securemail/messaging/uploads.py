@@ -147,9 +147,11 @@ class EncryptedUpload(UploadedFile):
 
 
 def _most_besides_files() -> int | None:
-    """The most bytes a multipart body Django parses can hold besides its files' contents:
-    the fields (DATA_UPLOAD_MAX_MEMORY_SIZE) and every part's headers and boundary (at
-    most 1 KB of headers each, and as many parts as it takes). None: no such bound."""
+    """The most bytes a form post can hold besides its files' contents: the fields
+    (DATA_UPLOAD_MAX_MEMORY_SIZE) and every part's headers and boundary (Django reads at most
+    1 KB of headers a part, and as many parts as it takes). None: no such bound. (A body
+    made by hand can carry more, in parts Django skips or files sent in base64: it is
+    refused as if its files were that long. A browser's form post never does that.)"""
     fields = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if fields is None or settings.DATA_UPLOAD_MAX_NUMBER_FIELDS is None:
         return None
