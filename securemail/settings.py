@@ -97,6 +97,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "securemail" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # `{% url %}` with argument-less routes worked out once (core/templatetags/urls.py).
+            "builtins": ["securemail.core.templatetags.urls"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

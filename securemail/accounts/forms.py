@@ -6,6 +6,7 @@ from django.contrib.auth.forms import SetPasswordForm
 
 from securemail.accounts import services
 from securemail.accounts.models import User
+from securemail.accounts.notify import text_choice_refusal
 from securemail.accounts.validators import validate_new_password
 from securemail.core.limits import days, limits
 
@@ -67,8 +68,32 @@ def _time_zone_choices() -> list[tuple[str, str]]:
     return [(z, z.replace("_", " ")) for z in [*common, "UTC", *others]]
 
 
+def _quiet_hours_field(label: str, help_text: str) -> forms.TimeField:
+    return forms.TimeField(
+        label=label,
+        required=False,
+        help_text=help_text,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": "Enter a time like 21:00 (or leave it empty)."},
+    )
+
+
 class ProfileForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=_time_zone_choices, label="Time zone")
+    time_zone = forms.ChoiceField(
+        choices=_time_zone_choices,
+        label="Time zone",
+        help_text="Every date you see, and your quiet hours, are in this time zone.",
+        error_messages={"invalid_choice": "Choose your time zone from the list."},
+    )
+    quiet_hours_start = _quiet_hours_field(
+        "Quiet hours for text messages: from",
+        "Leave both times empty to get texts at any hour.",
+    )
+    quiet_hours_end = _quiet_hours_field(
+        "Quiet hours for text messages: until",
+        "A text due in your quiet hours waits until they end (e.g. from 21:00 until 07:00). "
+        "Emails are never held.",
+    )
     # Choices and help come from the limit (see __init__).
     default_expiry_days = forms.TypedChoiceField(
         label="Delete my messages for everyone after", coerce=int
@@ -79,7 +104,14 @@ class ProfileForm(forms.ModelForm):
         fields = list(services.PROFILE_FIELDS)
         labels = {"notify_by": "Tell me about new messages by", "office_phone": "Office phone"}
         widgets = {"signature": forms.Textarea(attrs={"rows": 4})}
-        help_texts = {"signature": "Added at the end of your new messages and replies."}
+        help_texts = {
+            "signature": "Added at the end of your new messages and replies.",
+            "notify_by": (
+                "Texts go to your verified cell phone and say only that a message is waiting, "
+                "with a link. Invitations, password links and security notices always come "
+                "by email."
+            ),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -106,3 +138,29 @@ class ProfileForm(forms.ModelForm):
         if len(signature) > 1000:
             raise forms.ValidationError("Keep the signature under 1,000 characters.")
         return signature
+
+    def clean_notify_by(self) -> str:
+        choice = str(self.cleaned_data["notify_by"])
+        refusal = text_choice_refusal(self.instance, choice)
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return choice
+
+    @override
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("quiet_hours_start"), cleaned.get("quiet_hours_end")
+        if "quiet_hours_start" in self.errors or "quiet_hours_end" in self.errors:
+            return cleaned
+        if (start is None) != (end is None):
+            missing = "quiet_hours_end" if end is None else "quiet_hours_start"
+            self.add_error(
+                missing, "Set both times of your quiet hours, or leave both empty for none."
+            )
+        elif start is not None and start == end:
+            self.add_error(
+                "quiet_hours_end",
+                "Quiet hours can't start and end at the same time. Choose another end, "
+                "or leave both empty for none.",
+            )
+        return cleaned

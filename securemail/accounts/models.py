@@ -128,7 +128,13 @@ class User(AbstractBaseUser):
     signature = models.TextField(blank=True)
     # New accounts start with the longest expiry (settings.SECUREMAIL_MAX_EXPIRY_DAYS).
     default_expiry_days = models.PositiveSmallIntegerField(default=longest_expiry_days)
+    # How new-message notices reach them (accounts.notify holds the rule; every other email
+    # goes whatever this says).
     notify_by = models.CharField(max_length=10, choices=Notify.choices, default=Notify.EMAIL)
+    # No texts between these wall-clock times in `time_zone` (they wait until the end);
+    # both or neither, and never the same time. Emails are never held.
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
 
     specialty = models.ForeignKey(
         Specialty, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -165,6 +171,14 @@ class User(AbstractBaseUser):
                     plan="free",
                 ),
                 name="operators_are_not_practice_users",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
+                | (
+                    models.Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False)
+                    & ~models.Q(quiet_hours_start=models.F("quiet_hours_end"))
+                ),
+                name="quiet_hours_both_or_neither",
             ),
         ]
 

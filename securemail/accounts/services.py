@@ -20,6 +20,7 @@ from securemail.accounts.access import (
 )
 from securemail.accounts.emails import queue_set_password_email, set_password_url
 from securemail.accounts.models import PasswordLink, User, normalize_email
+from securemail.accounts.notify import text_choice_refusal
 from securemail.accounts.validators import validate_new_password
 from securemail.audit import services as audit
 from securemail.audit.events import Event
@@ -413,15 +414,21 @@ PROFILE_FIELDS = (
     "signature",
     "default_expiry_days",
     "notify_by",
+    "quiet_hours_start",
+    "quiet_hours_end",
 )
 
 
 def update_profile(*, user: User, changes: dict[str, Any]) -> None:
-    """The person edits their own profile (name, time zone, signature, defaults): the
-    validated values of PROFILE_FIELDS, nothing else."""
+    """The person edits their own profile (name, time zone, signature, defaults, how they
+    hear of new messages): the validated values of PROFILE_FIELDS, nothing else.
+    AccountError for a text option without a cell phone texts can go to (accounts.notify)."""
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValueError(f"Not profile fields: {sorted(unknown)}")
+    refusal = text_choice_refusal(user, changes.get("notify_by", user.notify_by))
+    if refusal:
+        raise AccountError(refusal)
     with transaction.atomic():
         for name, value in changes.items():
             setattr(user, name, value)

@@ -193,10 +193,17 @@ def profile(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)
     form = ProfileForm(request.POST or None, instance=user)
     if request.method == "POST" and form.is_valid():
-        services.update_profile(
-            user=user, changes={name: form.cleaned_data[name] for name in services.PROFILE_FIELDS}
-        )
-        messages.success(request, "Your profile was saved.")
-        return redirect("accounts:profile")
+        try:
+            services.update_profile(
+                user=user,
+                changes={name: form.cleaned_data[name] for name in services.PROFILE_FIELDS},
+            )
+        except services.AccountError as error:
+            # The phone changed since the form checked it (another tab).
+            user.refresh_from_db()
+            form.add_error("notify_by", str(error))
+        else:
+            messages.success(request, "Your profile was saved.")
+            return redirect("accounts:profile")
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "accounts/profile.html", {"form": form}, status=status)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
-from securemail.notifications.access import Notice, bounced_addresses, notices
+from securemail.notifications.access import Notice, bounced_addresses, notices, text_notices
 from securemail.onboarding.models import Invitation
 
 
@@ -291,6 +291,10 @@ class SlipRow:
     # invited, the welcome email of their invitation now): None for deliveries from before
     # the slip read it.
     notice: Notice | None = None
+    # How the text telling them went (for someone who chose texts), if one was sent.
+    text_notice: Notice | None = None
+    # Told nothing, as they chose (notify me by: none).
+    not_notified: bool = False
     # The viewer sent this recipient's open invitation, whose email did not arrive: they
     # may re-send it or correct the address (practices' inviter pages).
     may_fix_invitation: bool = False
@@ -323,6 +327,7 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         [d.notification_id for d in deliveries]
         + [inv.welcome_email_id for inv in invitations.values()]
     )
+    texts = text_notices(d.text_notification_id for d in deliveries)
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
     no_files = all(hasattr(m, "thread_attachments") and not m.thread_attachments for m in mine)
     records = AttachmentDownload.objects.filter(
@@ -353,6 +358,10 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
                 replied_at=delivery.replied_at,
                 downloads=downloads.get((delivery.message_id, delivery.recipient_id), {}),
                 notice=notice,
+                text_notice=texts.get(delivery.text_notification_id)
+                if delivery.text_notification_id
+                else None,
+                not_notified=delivery.notified_at is None,
                 may_fix_invitation=bool(
                     invitation is not None
                     and invitation.used_at is None

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from securemail.core.sealing import SealedRow
-from securemail.notifications.models import OutboxEmail
+from securemail.notifications.models import OutboxEmail, OutboxText
 
 
 class Message(SealedRow, models.Model):
@@ -91,12 +91,18 @@ class Delivery(models.Model):
     # Copied from the message so a mailbox page is one index range scan, no join.
     sent_at = models.DateTimeField()
     expires_at = models.DateTimeField()
-    # When the notification was queued (the message's sending time).
+    # When the notification was queued (the message's sending time); none when the
+    # recipient chose no notices (User.notify_by "none").
     notified_at = models.DateTimeField(null=True, blank=True)
     # The new-message email to this recipient, whose state the delivery slip shows; none
-    # for someone this message invited (their invitation's welcome email stands for it).
+    # for someone this message invited (their invitation's welcome email stands for it),
+    # or who chose texts only or nothing.
     notification = models.ForeignKey(
         OutboxEmail, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The new-message text, for a recipient who chose texts (shown on the slip too).
+    text_notification = models.ForeignKey(
+        OutboxText, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # First time the recipient opened it (the delivery slip's "opened").
     read_at = models.DateTimeField(null=True, blank=True)

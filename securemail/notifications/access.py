@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxEntry
+from django.utils import timezone
+
+from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxEntry, OutboxText
 
 
 def bounced_addresses(emails: Iterable[str]) -> dict[str, BouncedAddress]:
@@ -28,17 +30,30 @@ class NoticeState(StrEnum):
     BOUNCED = "bounced"
 
 
+class TextNoticeState(StrEnum):
+    """What became of one notice by text message, in the words a sender reads."""
+
+    QUEUED = "text message queued"
+    # Waiting for the recipient's quiet hours to end (not when: that is theirs).
+    HELD = "text message held for their quiet hours"
+    SENT = "text message sent"
+    RETRYING = "text message retrying"
+    NOT_DELIVERED = "text message not delivered"
+
+
 # The states that mean it will not arrive: the sender has something to put right.
-UNDELIVERED = frozenset({NoticeState.NOT_DELIVERED, NoticeState.BOUNCED})
+UNDELIVERED = frozenset(
+    {NoticeState.NOT_DELIVERED, NoticeState.BOUNCED, TextNoticeState.NOT_DELIVERED}
+)
 GIVEN_UP = [OutboxEntry.Status.FAILED, OutboxEntry.Status.BOUNCED]
 
 
 @dataclass(frozen=True)
 class Notice:
-    """How one outbox email went: its state, and when it got there (delivered to the mail
-    server, or given up), if it has."""
+    """How one outbox email (or text) went: its state, and when it got there (delivered to
+    the mail server or the SMS provider, or given up), if it has."""
 
-    state: NoticeState
+    state: NoticeState | TextNoticeState
     at: datetime | None = None
 
     @property
@@ -73,3 +88,26 @@ def notices(email_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Notice]:
         return {}
     rows = OutboxEmail.objects.filter(pk__in=wanted).only(*NOTICE_FIELDS)
     return {row.pk: notice_of(row) for row in rows}
+
+
+def text_notice_of(text: OutboxText) -> Notice:
+    """The state of one outbox text, read from its row (as notice_of for an email)."""
+    status = text.status
+    if status == OutboxEntry.Status.SENT:
+        return Notice(TextNoticeState.SENT, text.sent_at)
+    if status in GIVEN_UP:
+        return Notice(TextNoticeState.NOT_DELIVERED, text.given_up_at)
+    if status == OutboxEntry.Status.RETRY or text.attempts > 1:
+        return Notice(TextNoticeState.RETRYING)
+    if text.attempts == 0 and text.next_attempt_at > timezone.now():
+        return Notice(TextNoticeState.HELD)
+    return Notice(TextNoticeState.QUEUED)
+
+
+def text_notices(text_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Notice]:
+    """The state of each of these outbox texts (one query, none for no ids), by id."""
+    wanted = {pk for pk in text_ids if pk is not None}
+    if not wanted:
+        return {}
+    rows = OutboxText.objects.filter(pk__in=wanted).only(*NOTICE_FIELDS, "next_attempt_at")
+    return {row.pk: text_notice_of(row) for row in rows}

@@ -16,8 +16,10 @@ class NotificationKind(models.TextChoices):
     VERIFICATION_CODE = "verification_code", "Verification code"
     # accounts.emails.queue_set_password_email
     SET_PASSWORD = "set_password", "Set-password link"
-    # messaging.emails.queue_new_message_emails
+    # messaging.emails.queue_new_message_notices (by email, and by text message for those
+    # who chose texts: no names, only a link)
     NEW_MESSAGE = "new_message", "New secure message notice"
+    NEW_MESSAGE_TEXT = "new_message_text", "New secure message notice by text message"
     # billing.emails: a receipt per paid invoice, the failed renewal, the card about to
     # expire, the invoice list on request
     RECEIPT = "receipt", "Receipt"
@@ -97,8 +99,10 @@ class OutboxEmail(OutboxEntry):
 
 
 class OutboxText(OutboxEntry):
-    """One outgoing text message or voice call (verification codes), handed to the SMS
-    provider after commit. The text holds a code: stored sealed, and wiped once sent."""
+    """One outgoing text message or voice call (codes, new-message notices), handed to the
+    SMS provider after commit. The text holds a code or a link: stored sealed, and wiped
+    once sent. A notice held for the recipient's quiet hours is due (`next_attempt_at`)
+    when they end."""
 
     class Channel(models.TextChoices):
         SMS = "sms", "Text message"

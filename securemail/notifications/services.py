@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -127,18 +127,20 @@ def queue_text(
     text: str,
     kind: NotificationKind,
     recipient_user_id: int | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxText:
     """Store one text message (`channel` "sms") or voice call ("voice", `text` is spoken) in
     the outbox, sealed. Call inside the causing transaction: the worker hands it to the SMS
     provider once that transaction has committed, so a slow or failing provider never holds
-    the transaction open or decides whether it commits."""
+    the transaction open or decides whether it commits. `not_before`: held until then (the
+    recipient's quiet hours), then delivered like any other."""
     now = timezone.now()
     outgoing = OutboxText(
         to_phone=to,
         channel=OutboxText.Channel(channel),
         kind=kind,
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=max(now, not_before) if not_before else now,
         recipient_user_id=recipient_user_id,
     )
     _seal(outgoing, text)

@@ -110,7 +110,7 @@ def shown_time(moment: datetime) -> str:
 
 
 def slip_cells(page: Page, recipient_name: str) -> Locator:
-    """The delivery slip's cells for one recipient (Email notice, Registered, Opened, Replied,
+    """The delivery slip's cells for one recipient (Notice, Registered, Opened, Replied,
     Downloaded), after opening the slip."""
     slip = page.locator("details.slip")
     if slip.get_attribute("open") is None:

@@ -12,7 +12,7 @@ from securemail.core import crypto
 from securemail.core.blobs import blob_store
 from securemail.core.limits import limits
 from securemail.messaging.content import expiry_day, seal_content, seal_name
-from securemail.messaging.emails import queue_new_message_emails
+from securemail.messaging.emails import queue_new_message_notices
 from securemail.messaging.models import Attachment, Delivery, Message
 from securemail.messaging.quota import over_quota_text, storage_use
 from securemail.messaging.uploads import EncryptedUpload, over_total_text, too_many_files_text
@@ -98,26 +98,29 @@ def signed_body(sender: User, body: str) -> str:
 
 
 def deliver_all(*, message: Message, recipients: list[Recipient]) -> list[Delivery]:
-    """Put `message` in each recipient's mailbox, and queue the notification to those not
-    invited by it (the invited got their welcome email): one insert for the deliveries,
-    one per distinct email. Each delivery keeps its notification (for the slip)."""
-    notifications = queue_new_message_emails(
+    """Put `message` in each recipient's mailbox, and queue the notice to those not invited
+    by it (the invited got their welcome email), by email or text as each chose: one insert
+    for the deliveries, one per distinct email, one per text. Each delivery keeps its
+    notices (for the slip); someone who chose none has no `notified_at`."""
+    notified = queue_new_message_notices(
         message=message, recipients=[r.user for r in recipients if r.notify]
     )
-    return Delivery.objects.bulk_create(
-        [
+    deliveries = []
+    for recipient in recipients:
+        sent = notified.get(recipient.user.pk)
+        deliveries.append(
             Delivery(
                 message=message,
                 recipient=recipient.user,
                 kind=recipient.kind,
                 sent_at=message.sent_at,
                 expires_at=message.expires_at,
-                notified_at=message.sent_at,
-                notification=notifications.get(recipient.user.pk),
+                notified_at=message.sent_at if sent or recipient.invited else None,
+                notification=sent.email if sent else None,
+                text_notification=sent.text if sent else None,
             )
-            for recipient in recipients
-        ]
-    )
+        )
+    return Delivery.objects.bulk_create(deliveries)
 
 
 def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:

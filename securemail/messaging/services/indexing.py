@@ -24,7 +24,6 @@ from securemail.messaging.content import ContentUnavailable, expiry_day, open_co
 from securemail.messaging.models import Delivery, Message, SearchEntry
 
 logger = logging.getLogger("securemail.messaging")
-BATCH = 2000
 
 
 def person_texts(person: User, practices: dict[int, str]) -> list[str]:
@@ -77,10 +76,14 @@ def index_message(
 
 
 def _insert(message: Message, day: date, rows: list[tuple[int, int, int]]) -> None:
-    """INSERT the (owner, version, token) rows of one message, BATCH a statement. Plain SQL:
-    a send writes a few hundred rows, and building as many model instances cost more than
-    the database's work. Two terms of one person's message share a token only by a 64-bit
-    collision; then the row exists already and means the same (ON CONFLICT DO NOTHING)."""
+    """INSERT the (owner, version, token) rows of one message in one statement whose text
+    never changes: on PostgreSQL three arrays unnested (six parameters, however many rows:
+    a statement with a placeholder per value cost psycopg more to parse than the database
+    to run, and was never the same text twice), on SQLite one prepared statement run for
+    each row (executemany). Plain SQL: a send writes a few hundred rows, and building as
+    many model instances cost more than the database's work. Two terms of one person's
+    message share a token only by a 64-bit collision; then the row exists already and means
+    the same (ON CONFLICT DO NOTHING)."""
     if not rows:
         return
     quote = connection.ops.quote_name
@@ -88,18 +91,27 @@ def _insert(message: Message, day: date, rows: list[tuple[int, int, int]]) -> No
     fields = {f.name: f for f in meta.concrete_fields}
     names = ("owner", "key_version", "day", "token", "sent_at", "message")
     columns = ", ".join(quote(str(fields[n].column)) for n in names)
-    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
     day_value = connection.ops.adapt_datefield_value(day)
     sent = connection.ops.adapt_datetimefield_value(message.sent_at)
     message_key = fields["message"].get_db_prep_value(message.pk, connection)
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
-            params: list[Any] = []
-            for owner_id, version, token in batch:
-                params += [owner_id, version, day_value, token, sent, message_key]
-            cursor.execute(f"{head}{values} ON CONFLICT DO NOTHING", params)
+        if connection.vendor == "postgresql":
+            owners, versions, tokens = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                f"{head}SELECT o, v, %s::date, t, %s::timestamptz, %s::uuid FROM "
+                "unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS r(o, v, t) "
+                "ON CONFLICT DO NOTHING",
+                [day_value, sent, message_key, owners, versions, tokens],
+            )
+        else:
+            cursor.executemany(
+                f"{head}VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [
+                    (owner_id, version, day_value, token, sent, message_key)
+                    for owner_id, version, token in rows
+                ],
+            )
 
 
 def unindex_for(*, owner: User, message: Message) -> None:

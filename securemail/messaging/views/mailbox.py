@@ -221,17 +221,24 @@ def _slip_rows(dates: DateLabels, item: ThreadItem) -> list[dict[str, Any]]:
             for a in item.attachments
             if a.attachment.pk in row.downloads
         ]
-        notice = row.notice
+        # How the email and the text telling them went, each with when it got there; a
+        # slip from before the state was kept shows when the email was queued.
+        notices = [
+            {
+                "text": " ".join(filter(None, [notice.state.value, when(notice.at, "")])),
+                "undelivered": notice.undelivered,
+            }
+            for notice in (row.notice, row.text_notice)
+            if notice is not None
+        ]
+        if row.not_notified:
+            notices = [{"text": "not notified (their choice)", "undelivered": False}]
         rows.append(
             {
                 "name": row.recipient.display_name,
                 "recipient_id": row.recipient.pk,
                 "cc": row.kind == "Cc",
-                # How the email telling them went; a slip from before the state was kept
-                # shows when the email was queued.
-                "notice": notice.state.value if notice else "",
-                "notice_at": when(notice.at, "") if notice else "",
-                "undelivered": bool(notice and notice.undelivered),
+                "notices": notices,
                 "may_fix_invitation": row.may_fix_invitation,
                 "notified": when(row.notified_at, "—"),
                 "registered": (
