@@ -11,10 +11,10 @@ Each account may also keep so many bytes of attachments (`storage_quota`): its p
 """
 
 from enum import StrEnum
-from typing import Any
+from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db import connection
 
 from securemail.accounts.models import User
 from securemail.billing import plans
@@ -77,26 +77,36 @@ def require(user: User, feature: Feature) -> None:
 
 def storage_quota(user: User) -> int:
     """Bytes of attachments `user` may keep (what counts: securemail.messaging.quota)."""
-    held = next(iter(held_plan_code(user.pk)), None) if has_paid_plan(user) else None
+    held = None
+    if has_paid_plan(user):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {held_plan_sql()}", [user.pk])
+            held = cursor.fetchone()[0]
     return storage_quota_of(user, held)
 
 
 def storage_quota_of(user: User, held_plan: str | None) -> int:
     """storage_quota, for a caller that read the code of the plan `user` holds
-    (held_plan_code) with a query of its own (the navigation: one query for the usage and
-    the plan). Free accounts get SECUREMAIL_FREE_STORAGE_MB; a paid one its plan's
-    `storage_bytes`, or, with no plan on record (an account made paid by the demo data or
-    by hand), the smallest paid plan's."""
+    (held_plan_sql) in a statement of its own (the menu: the use and the plan at once).
+    Free accounts get SECUREMAIL_FREE_STORAGE_MB; a paid one its plan's `storage_bytes`, or,
+    with no plan on record (an account made paid by the demo data or by hand), the smallest
+    paid plan's."""
     if not has_paid_plan(user):
         return limits().free_storage_bytes
     offered = {plan.code: plan.storage_bytes for plan in plans.plans()}
     return offered.get(held_plan or "", min(offered.values()))
 
 
-def held_plan_code(member: Any) -> "QuerySet[Subscription, str]":
-    """The code of the plan in force of `member` (an id, or an OuterRef to one), as a query
-    of at most one row (one live plan per member), to run or to use as a subquery. Only
+@lru_cache(maxsize=1)
+def held_plan_sql() -> str:
+    """A scalar subquery, constant text: the code of the plan in force (at most one: one live
+    plan per member) of the member whose id is its one parameter; NULL for none. Only
     storage_quota_of makes sense of it."""
-    return Subscription.objects.filter(
-        member=member, status=Subscription.Status.ACTIVE
-    ).values_list("plan", flat=True)[:1]
+    quote = connection.ops.quote_name
+    columns = {f.name: quote(str(f.column)) for f in Subscription._meta.concrete_fields}
+    # The status is one of the model's own choices (letters only), not input.
+    return (
+        f"(SELECT {columns['plan']} FROM {quote(Subscription._meta.db_table)}"  # noqa: S608
+        f" WHERE {columns['member']} = %s"
+        f" AND {columns['status']} = '{Subscription.Status.ACTIVE.value}' LIMIT 1)"
+    )

@@ -15,10 +15,9 @@ uploads at once can't both pass the last bytes.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
 
-from django.db.models import OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db import connection
 from django.utils import timezone
 
 from securemail.accounts.models import User
@@ -57,20 +56,34 @@ class StorageUse:
 
 
 def storage_use(user: User) -> StorageUse:
-    """What `user`'s files take and their quota, in one query (with the plan they hold, for
-    a paid account)."""
-    counted = (
-        Attachment.objects.filter(sender=OuterRef("pk"), expires_at__gt=timezone.now())
-        .values("sender")
-        .annotate(total=Sum("size"))
-        .values("total")
-    )
-    columns: dict[str, Any] = {"used": Coalesce(Subquery(counted), 0)}
-    if entitlements.has_paid_plan(user):
-        columns["held_plan"] = Subquery(entitlements.held_plan_code(OuterRef("pk")))
-    row: dict[str, Any] = dict(User.objects.filter(pk=user.pk).values(**columns).get())
-    return StorageUse(
-        used=int(row["used"]), quota=entitlements.storage_quota_of(user, row.get("held_plan"))
+    """What `user`'s files take and their quota, in one statement (with the plan they hold,
+    for a paid account). Constant text, as the unread badge's: the ORM took ten times as
+    long to build it as the database to answer it from the index."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    held = None
+    with connection.cursor() as cursor:
+        if entitlements.has_paid_plan(user):
+            cursor.execute(
+                f"SELECT {_used_sql()}, {entitlements.held_plan_sql()}", [user.pk, now, user.pk]
+            )
+            used, held = cursor.fetchone()
+        else:
+            cursor.execute(f"SELECT {_used_sql()}", [user.pk, now])
+            (used,) = cursor.fetchone()
+    return StorageUse(used=int(used), quota=entitlements.storage_quota_of(user, held))
+
+
+@lru_cache(maxsize=1)
+def _used_sql() -> str:
+    """A scalar subquery, constant text: the bytes of the files of the sender (its first
+    parameter) that have not expired by the moment (its second), from an index-only scan of
+    `attachment_storage`."""
+    quote = connection.ops.quote_name
+    columns = {f.name: quote(str(f.column)) for f in Attachment._meta.concrete_fields}
+    return (
+        f"(SELECT COALESCE(SUM({columns['size']}), 0)"  # noqa: S608
+        f" FROM {quote(Attachment._meta.db_table)}"
+        f" WHERE {columns['sender']} = %s AND {columns['expires_at']} > %s)"
     )
 
 

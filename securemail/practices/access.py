@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, Field, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from securemail.accounts.models import Practice, TwoStep, User
@@ -326,7 +326,9 @@ def _undelivered_sql() -> str:
     quote = connection.ops.quote_name
 
     def column(model: type[Model], name: str) -> str:
-        return f"{quote(model._meta.db_table)}.{quote(str(model._meta.get_field(name).column))}"
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)
+        return f"{quote(model._meta.db_table)}.{quote(str(field.column))}"
 
     def table(model: type[Model]) -> str:
         return quote(model._meta.db_table)

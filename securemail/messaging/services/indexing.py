@@ -12,7 +12,6 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -91,7 +90,7 @@ def _insert(message: Message, day: date, rows: list[tuple[int, int, int]]) -> No
     fields = {f.name: f for f in meta.concrete_fields}
     names = ("owner", "key_version", "day", "token", "sent_at", "message")
     columns = ", ".join(quote(str(fields[n].column)) for n in names)
-    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) "
     day_value = connection.ops.adapt_datefield_value(day)
     sent = connection.ops.adapt_datetimefield_value(message.sent_at)
     message_key = fields["message"].get_db_prep_value(message.pk, connection)
@@ -99,7 +98,7 @@ def _insert(message: Message, day: date, rows: list[tuple[int, int, int]]) -> No
         if connection.vendor == "postgresql":
             owners, versions, tokens = (list(column) for column in zip(*rows, strict=True))
             cursor.execute(
-                f"{head}SELECT o, v, %s::date, t, %s::timestamptz, %s::uuid FROM "
+                f"{head}SELECT o, v, %s::date, t, %s::timestamptz, %s::uuid FROM "  # noqa: S608
                 "unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS r(o, v, t) "
                 "ON CONFLICT DO NOTHING",
                 [day_value, sent, message_key, owners, versions, tokens],

@@ -22,7 +22,7 @@ def copy_from_messages(apps: Any, _schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0003_search_index"),
+        ("messaging", "0004_delivery_text_notification"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
