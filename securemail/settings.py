@@ -285,18 +285,30 @@ STRIPE_PORTAL_CONFIGURATION = env_str("STRIPE_PORTAL_CONFIGURATION")
 # Only for contract tests against a local Stripe-compatible server.
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
 SECUREMAIL_CURRENCY = env_str("SECUREMAIL_CURRENCY", "usd")
+# The attachments an account may keep (README "Storage quota"): each paid plan's, and a free
+# account's (the smaller one), read by billing.entitlements.storage_quota.
+_MB = 1024 * 1024
+_PLAN_STORAGE_BYTES = {
+    "monthly": env_int("SECUREMAIL_PLAN_MONTHLY_STORAGE_MB", 10240) * _MB,
+    "annual": env_int("SECUREMAIL_PLAN_ANNUAL_STORAGE_MB", 10240) * _MB,
+}
+SECUREMAIL_FREE_STORAGE_BYTES = env_int("SECUREMAIL_FREE_STORAGE_MB", 250) * _MB
+if min(SECUREMAIL_FREE_STORAGE_BYTES, *_PLAN_STORAGE_BYTES.values()) < 0:
+    raise ImproperlyConfigured("Storage quotas (SECUREMAIL_*_STORAGE_MB) can't be negative.")
 SECUREMAIL_PLANS = {
     "monthly": {
         "name": env_str("SECUREMAIL_PLAN_MONTHLY_NAME", "SecureMail Pro, monthly"),
         "cents": env_int("SECUREMAIL_PLAN_MONTHLY_CENTS", 2900),
         "interval": "month",
         "stripe_price": env_str("STRIPE_PRICE_MONTHLY"),
+        "storage_bytes": _PLAN_STORAGE_BYTES["monthly"],
     },
     "annual": {
         "name": env_str("SECUREMAIL_PLAN_ANNUAL_NAME", "SecureMail Pro, annual"),
         "cents": env_int("SECUREMAIL_PLAN_ANNUAL_CENTS", 29000),
         "interval": "year",
         "stripe_price": env_str("STRIPE_PRICE_ANNUAL"),
+        "storage_bytes": _PLAN_STORAGE_BYTES["annual"],
     },
 }
 if PAYMENT_PROCESSOR == "stripe" and not (

@@ -5,13 +5,21 @@ included (SPEC §1). Starting a conversation, inviting someone new, forwarding a
 to everyone need a paid plan, and only doctors and staff of a practice can have one
 (patients are always free). The services that do these things call `require`; views call
 `allows` only to decide whether to show a control.
+
+Each account may also keep so many bytes of attachments (`storage_quota`): its paid plan's
+(each plan's in its configuration), or the smaller one of free accounts.
 """
 
 from enum import StrEnum
+from functools import lru_cache
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 
 from securemail.accounts.models import User
+from securemail.billing import plans
+from securemail.billing.models import Subscription
+from securemail.core.limits import limits
 
 
 class Feature(StrEnum):
@@ -65,3 +73,40 @@ def require(user: User, feature: Feature) -> None:
     """PlanRequired unless `user`'s plan includes `feature` (for the services that write)."""
     if not allows(user, feature):
         raise PlanRequired(feature)
+
+
+def storage_quota(user: User) -> int:
+    """Bytes of attachments `user` may keep (what counts: securemail.messaging.quota)."""
+    held = None
+    if has_paid_plan(user):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {held_plan_sql()}", [user.pk])
+            held = cursor.fetchone()[0]
+    return storage_quota_of(user, held)
+
+
+def storage_quota_of(user: User, held_plan: str | None) -> int:
+    """storage_quota, for a caller that read the code of the plan `user` holds
+    (held_plan_sql) in a statement of its own (the menu: the use and the plan at once).
+    Free accounts get SECUREMAIL_FREE_STORAGE_MB; a paid one its plan's `storage_bytes`, or,
+    with no plan on record (an account made paid by the demo data or by hand), the smallest
+    paid plan's."""
+    if not has_paid_plan(user):
+        return limits().free_storage_bytes
+    offered = {plan.code: plan.storage_bytes for plan in plans.plans()}
+    return offered.get(held_plan or "", min(offered.values()))
+
+
+@lru_cache(maxsize=1)
+def held_plan_sql() -> str:
+    """A scalar subquery, constant text: the code of the plan in force (at most one: one live
+    plan per member) of the member whose id is its one parameter; NULL for none. Only
+    storage_quota_of makes sense of it."""
+    quote = connection.ops.quote_name
+    columns = {f.name: quote(str(f.column)) for f in Subscription._meta.concrete_fields}
+    # The status is one of the model's own choices (letters only), not input.
+    return (
+        f"(SELECT {columns['plan']} FROM {quote(Subscription._meta.db_table)}"  # noqa: S608
+        f" WHERE {columns['member']} = %s"
+        f" AND {columns['status']} = '{Subscription.Status.ACTIVE.value}' LIMIT 1)"
+    )

@@ -23,6 +23,7 @@ def plan(code: str) -> Plan:
         cents=int(config["cents"]),
         interval=str(config["interval"]),
         stripe_price=str(config["stripe_price"]),
+        storage_bytes=int(config["storage_bytes"]),
     )
 
 

@@ -42,6 +42,8 @@ class Limits:
     max_attachment_mb: int
     max_message_attachments_mb: int
     max_attachments: int
+    # Bytes of attachments a free account may keep (each paid plan's: its configuration).
+    free_storage_bytes: int
     # The outbox: a worker's claim on the email or text it is sending lapses after this
     # many seconds unless renewed (a worker that dies mid-send holds it no longer), and
     # while emails wait for an unreachable mail relay, it is tried this often.
@@ -73,6 +75,7 @@ def limits() -> Limits:
         max_message_attachments_mb=settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES
         // (1024 * 1024),
         max_attachments=settings.SECUREMAIL_MAX_ATTACHMENTS,
+        free_storage_bytes=settings.SECUREMAIL_FREE_STORAGE_BYTES,
         outbox_lease_seconds=settings.SECUREMAIL_OUTBOX_LEASE_SECONDS,
         relay_probe_seconds=settings.SECUREMAIL_RELAY_PROBE_SECONDS,
         max_contacts=settings.SECUREMAIL_MAX_CONTACTS,

@@ -147,6 +147,12 @@ class Attachment(SealedRow, models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    # Copied from the message (its sender and expiry; the expiry moves with it): the storage
+    # quota's sum (securemail.messaging.quota) reads only this table's index, on every page.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    expires_at = models.DateTimeField()
     blob_name = models.CharField(max_length=32, unique=True)
     wrapped_key = models.BinaryField()
     key_version = models.PositiveIntegerField(default=1, db_index=True)
@@ -159,6 +165,10 @@ class Attachment(SealedRow, models.Model):
 
     class Meta:
         ordering = ["position"]
+        indexes = [
+            # The quota's sum is an index-only range scan of one sender's live files.
+            models.Index(fields=["sender", "expires_at", "size"], name="attachment_storage")
+        ]
 
     def __str__(self) -> str:
         return f"Attachment {self.pk}"

@@ -13,6 +13,7 @@ blob it wrote that no attachment references.
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
 from typing import Any, BinaryIO, override
 
 import puremagic
@@ -26,6 +27,7 @@ from securemail.core.blobs import blob_store
 from securemail.core.limits import limits
 from securemail.core.stream import StreamEncryptor
 from securemail.messaging.models import Attachment
+from securemail.messaging.quota import StorageUse, over_quota_text
 
 UPLOAD_FIELD = "attachments"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*]+")
@@ -144,18 +146,47 @@ class EncryptedUpload(UploadedFile):
         blob_store().delete(self.blob_name)
 
 
+def _most_besides_files() -> int | None:
+    """The most bytes a form post can hold besides its files' contents: the fields
+    (DATA_UPLOAD_MAX_MEMORY_SIZE) and every part's headers and boundary (Django reads at most
+    1 KB of headers a part, and as many parts as it takes). None: no such bound. (A body
+    made by hand can carry more, in parts Django skips or files sent in base64: it is
+    refused as if its files were that long. A browser's form post never does that.)"""
+    fields = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if fields is None or settings.DATA_UPLOAD_MAX_NUMBER_FIELDS is None:
+        return None
+    parts = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + (settings.DATA_UPLOAD_MAX_NUMBER_FILES or 0)
+    return int(fields) + (parts + 2) * (1024 + 200)
+
+
 class EncryptingUploadHandler(FileUploadHandler):
     """Encrypts the files of one request into the blob store as they arrive.
 
     A file it can tell is refused before its first byte (beyond the number of files one
-    message takes, or after the request was refused for another file) is never written; one
-    it learns is refused while writing (over the size of one file, over the message's
-    total, the body ending mid-file) stops being written and its blob is deleted. `refusals`
-    say why the request can't be sent; `close()` names every blob written, for the view to
-    delete those no attachment references once the request is answered."""
+    message takes, after the request was refused for another file, or when the sender's
+    storage quota has no room for it) is never written; one it learns is refused while
+    writing (over the size of one file, over the message's total, over the quota, the body
+    ending mid-file) stops being written and its blob is deleted. `refusals` say why the
+    request can't be sent; `close()` names every blob written, for the view to delete those
+    no attachment references once the request is answered.
 
-    def __init__(self, request: HttpRequest | None = None) -> None:
+    `storage` tells the sender's storage use (messaging.quota), asked when the first file
+    starts. The quota is checked as the bytes arrive; the service that stores the files
+    checks it again, under a lock (services.common.reserve_storage)."""
+
+    def __init__(
+        self,
+        request: HttpRequest | None = None,
+        storage: Callable[[], StorageUse] | None = None,
+    ) -> None:
         super().__init__(request)
+        self._storage = storage
+        self._use: StorageUse | None = None
+        # The body's announced length (what it says; the files can't be longer).
+        self._content_length: int | None = None
+        # Names of files that would pass the quota (None: the files together, told by the
+        # body's length before any was written).
+        self.over_quota: list[str | None] = []
         self.max_file = settings.SECUREMAIL_MAX_ATTACHMENT_BYTES
         self.max_total = settings.SECUREMAIL_MAX_MESSAGE_ATTACHMENTS_BYTES
         self.max_files = limits().max_attachments
@@ -173,7 +204,13 @@ class EncryptingUploadHandler(FileUploadHandler):
 
     @property
     def refused(self) -> bool:
-        return bool(self.rejected) or self.too_many or self.over_total or self.interrupted
+        return (
+            bool(self.rejected)
+            or self.too_many
+            or self.over_total
+            or bool(self.over_quota)
+            or self.interrupted
+        )
 
     def refusals(self) -> list[str]:
         """What to tell the person, one sentence per reason."""
@@ -182,9 +219,52 @@ class EncryptingUploadHandler(FileUploadHandler):
             texts.append(too_many_files_text())
         if self.over_total:
             texts.append(over_total_text())
+        if self._use is not None:
+            texts.extend(over_quota_text(self._use, name) for name in self.over_quota)
         if self.interrupted:
             texts.append(INTERRUPTED_TEXT)
         return texts
+
+    @override
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, str],
+        content_length: int,
+        boundary: str,
+        encoding: str | None = None,
+    ) -> None:
+        # Kept for the first file: whether the body is too long for the quota's room.
+        self._content_length = content_length
+        return None
+
+    def _room(self) -> int | None:
+        """Bytes the sender may still store (None: no quota to keep), asked once."""
+        if self._storage is None:
+            return None
+        if self._use is None:
+            self._use = self._storage()
+        return self._use.left
+
+    def _check_room_before_writing(self, part_length: int | None) -> None:
+        """Refuse the request's files before a byte is written when it is plain they can't
+        fit: no room at all; the body, less everything that isn't a file's content, longer
+        than the room; or this part announcing more than the room."""
+        room = self._room()
+        if room is None or self.over_quota:
+            return
+        besides = _most_besides_files()
+        if (
+            self._files_seen == 1
+            and self._content_length is not None
+            and besides is not None
+            and self._content_length - besides > room
+        ):
+            self.over_quota.append(None)
+        elif room - self._total <= 0 or (
+            part_length is not None and self._total + part_length > room
+        ):
+            self.over_quota.append(self._name())
 
     @override
     def new_file(self, field_name: str, file_name: str, *args: Any, **kwargs: Any) -> None:
@@ -198,6 +278,8 @@ class EncryptingUploadHandler(FileUploadHandler):
             raise SkipFile
         self.size = 0
         self.head = b""
+        if not self.refused:
+            self._check_room_before_writing(self.content_length)
         if self.refused:
             # Refused already: this file is only measured, to name it if it is too large.
             return
@@ -220,6 +302,11 @@ class EncryptingUploadHandler(FileUploadHandler):
             return None
         if self._total + self.size > self.max_total:
             self.over_total = True
+            self._stop_writing()
+            return None
+        room = self._room()
+        if room is not None and self._total + self.size > room:
+            self.over_quota.append(self._name())
             self._stop_writing()
             return None
         if len(self.head) < 4096:

@@ -30,6 +30,8 @@ class Plan:
     cents: int
     interval: str
     stripe_price: str
+    # Bytes of attachments an account on this plan may keep (billing.entitlements).
+    storage_bytes: int
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from securemail.core.limits import limits
 from securemail.messaging.content import expiry_day, seal_content, seal_name
 from securemail.messaging.emails import queue_new_message_notices
 from securemail.messaging.models import Attachment, Delivery, Message
+from securemail.messaging.quota import over_quota_text, storage_use
 from securemail.messaging.uploads import EncryptedUpload, over_total_text, too_many_files_text
 from securemail.onboarding.models import RecipientRole
 
@@ -133,6 +134,22 @@ def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:
             raise MessagingError(f"“{upload.name}” is empty. Attach a file with content.")
 
 
+def reserve_storage(sender: User, size: int) -> None:
+    """Refuse (MessagingError) files of `size` bytes that would take `sender` past their
+    storage quota; exactly at it is allowed. Call it inside the transaction that stores
+    them, before storing: it locks the sender's row until that transaction ends, so of two
+    sends at once the second counts the first's files (on PostgreSQL; SQLite has one writer
+    at a time anyway). The sum is its own statement, after the lock is granted: under READ
+    COMMITTED a statement that waited for the lock still reads from its own snapshot, taken
+    before the other send committed."""
+    if size <= 0:
+        return
+    list(User.objects.select_for_update().filter(pk=sender.pk).values_list("pk", flat=True))
+    use = storage_use(sender)
+    if use.used + size > use.quota:
+        raise MessagingError(over_quota_text(use))
+
+
 def store_attachment(
     message: Message,
     *,
@@ -147,6 +164,8 @@ def store_attachment(
     message's expiry day."""
     attachment = Attachment(
         message=message,
+        sender_id=message.sender_id,
+        expires_at=message.expires_at,
         blob_name=blob_name,
         content_type=content_type or "application/octet-stream",
         size=size,

@@ -186,7 +186,9 @@ def _move_expiry(message: Message, expires_at: datetime) -> None:
             move_to_day=day,
         )
         attachment.key_version = crypto.wrapped_key_version(attachment.wrapped_key)
-        attachment.save(update_fields=["wrapped_key", "key_version"])
+        # The storage quota counts it until this moment now.
+        attachment.expires_at = expires_at
+        attachment.save(update_fields=["wrapped_key", "key_version", "expires_at"])
 
 
 def expire_due_messages() -> int:

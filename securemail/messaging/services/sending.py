@@ -35,6 +35,7 @@ from securemail.messaging.services.common import (
     create_message,
     deliver_all,
     expiry_for,
+    reserve_storage,
     signed_body,
     store_attachment,
     store_uploads,
@@ -104,6 +105,7 @@ def send_message(
             body=body,
             client_token=client_token,
             expiry_days=expiry_days,
+            storage=sum(upload.size or 0 for upload in attachments),
             add_files=lambda message: store_uploads(message, attachments),
             event=Event.MESSAGE_SENT,
         )
@@ -162,6 +164,7 @@ def reply(
         subject = REPLY_PREFIX + subject
     try:
         with transaction.atomic():
+            reserve_storage(sender, sum(upload.size or 0 for upload in attachments))
             now = timezone.now()
             message = create_message(
                 sender=sender,
@@ -225,6 +228,7 @@ def forward(
     if not subject.lower().startswith(FORWARD_PREFIX.lower()):
         subject = FORWARD_PREFIX + subject
     quoted = "\n".join(f"> {line}" for line in content.body.splitlines())
+    files = list(original.attachments.all())
     body = (
         f"{note.rstrip()}\n\n---------- Forwarded message ----------\n"
         f"From: {original.sender.display_name}\n"
@@ -237,7 +241,9 @@ def forward(
         body=body,
         client_token=client_token,
         expiry_days=None,
-        add_files=lambda message: _copy_attachments(original, message),
+        # Stored again, for the forwarder: they count in the forwarder's quota.
+        storage=sum(attachment.size for attachment in files),
+        add_files=lambda message: _copy_attachments(files, message),
         event=Event.MESSAGE_FORWARDED,
         audit_data={"original": str(original.pk)},
     )
@@ -251,13 +257,16 @@ def _start_conversation(
     body: str,
     client_token: uuid.UUID | None,
     expiry_days: int | None,
+    storage: int,
     add_files: Callable[[Message], None],
     event: Event,
     audit_data: dict[str, Any] | None = None,
 ) -> Message:
-    """One transaction: invite the new addresses, store the message and its files, deliver
-    to every recipient, audit. The invited get their welcome email, the rest a notice."""
+    """One transaction: invite the new addresses, store the message and its files (`storage`
+    bytes, within the sender's quota), deliver to every recipient, audit. The invited get
+    their welcome email, the rest a notice."""
     with transaction.atomic():
+        reserve_storage(sender, storage)
         resolved = resolve(sender, recipients)
         now = timezone.now()
         message = create_message(
@@ -287,10 +296,10 @@ def _start_conversation(
     return message
 
 
-def _copy_attachments(original: Message, message: Message) -> None:
+def _copy_attachments(attachments: list[Attachment], message: Message) -> None:
     """Re-encrypt each attachment under a new key for the new message (streaming)."""
     store = blob_store()
-    for attachment in original.attachments.all():
+    for attachment in attachments:
         opened = open_attachment(attachment)
         blob_name = uuid.uuid4().hex
         data_key = crypto.new_data_key()

@@ -24,6 +24,7 @@ from securemail.messaging.content import (
     open_subject,
 )
 from securemail.messaging.models import Message
+from securemail.messaging.quota import storage_use
 from securemail.messaging.uploads import (
     EncryptedUpload,
     EncryptingUploadHandler,
@@ -118,8 +119,10 @@ def receiving_files(
     have passed). However the request ends (sent, refused by the form, CSRF, a limit or
     Django's parser, or an error), the blobs it wrote that no attachment references are
     deleted before the answer goes out. More files than Django parses at all
-    (DATA_UPLOAD_MAX_NUMBER_FILES) is a 400 page saying how many one message takes."""
-    handler = EncryptingUploadHandler(request)
+    (DATA_UPLOAD_MAX_NUMBER_FILES) is a 400 page saying how many one message takes. The
+    files must fit in the sender's storage quota (asked only if the post carries files)."""
+    user = current_user(request)
+    handler = EncryptingUploadHandler(request, storage=lambda: storage_use(user))
     request.upload_handlers = [handler]
     try:
         return view(handler)
