@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0004_delivery_text_notification"),
+        ("messaging", "0005_attachment_storage"),
     ]
 
     operations = [
