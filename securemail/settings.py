@@ -165,6 +165,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # and for this many hours (accounts.models.PasswordLink).
 SECUREMAIL_PASSWORD_LINK_HOURS = 24
 
+# Django's database sessions, read by one statement of constant text (core/sessions.py).
+SESSION_ENGINE = "securemail.core.sessions"
 # Sessions end after 30 minutes without a request. IdleSessionMiddleware restarts the 30
 # minutes at most once a minute (a database write per request otherwise): a session ends
 # between 29 and 30 idle minutes, never later.

@@ -33,7 +33,7 @@ class EmailBackend(BaseBackend):
 
     @override
     def get_user(self, user_id: int) -> User | None:
-        user = User.objects.select_related("practice").filter(pk=user_id).first()
+        user = access.session_user(user_id)
         if user is None or not services.has_open_account(user):
             return None
         return user

@@ -1,0 +1,58 @@
+"""Model instances from one statement of constant text, for the few reads every request
+makes (the session's user). Building a query with the ORM costs more than running it here
+(about 0.4 ms a query on this project's pages, bench/served.py); a statement written once
+and kept skips that, and this module turns its rows into the same instances the ORM would
+give, with the same conversions (Django's own converters of each field and backend).
+
+Plumbing only: what to read, and for whom, is the caller's rule."""
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, Model
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+class Columns:
+    """The concrete columns of `model`, in order: their SQL (qualified by the table) and
+    how to turn what the database returns into what the model's fields hold."""
+
+    def __init__(self, model: type[Model]) -> None:
+        quote = connection.ops.quote_name
+        table = model._meta.db_table
+        self.model = model
+        self.table = quote(table)
+        self.fields: list[Field[Any, Any]] = list(model._meta.concrete_fields)
+        self.names = [f.attname for f in self.fields]
+        self.sql = ", ".join(f"{self.table}.{quote(str(f.column))}" for f in self.fields)
+        self.converters: list[tuple[int, list[Converter], Any]] = []
+        for position, field in enumerate(self.fields):
+            column = field.get_col(table)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                self.converters.append((position, found, column))
+
+    def column(self, name: str) -> str:
+        field = self.model._meta.get_field(name)
+        assert isinstance(field, Field)
+        return f"{self.table}.{connection.ops.quote_name(str(field.column))}"
+
+    def instance(self, values: Sequence[Any]) -> Model:
+        row = list(values)
+        for position, found, column in self.converters:
+            for convert in found:
+                row[position] = convert(row[position], column, connection)
+        return self.model.from_db(connection.alias, self.names, row)
+
+
+@cache
+def columns(model: type[Model], _vendor: str) -> Columns:
+    """`Columns` of `model` for the database in use (`_vendor` keys the cache)."""
+    return Columns(model)
+
+
+def columns_of(model: type[Model]) -> Columns:
+    return columns(model, connection.vendor)
