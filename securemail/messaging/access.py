@@ -306,8 +306,9 @@ class SlipRow:
     # The viewer sent this recipient's open invitation, whose email did not arrive: they
     # may re-send it or correct the address (practices' inviter pages).
     may_fix_invitation: bool = False
-    # Someone invited (by this message or another): their onboarding timeline, and whether
-    # the viewer sent the invitation and may stop its reminders.
+    # Someone the viewer invited (by this message or another) and who had not registered
+    # when it was sent: their onboarding timeline, and whether its reminders may be stopped.
+    # Never for an invitation someone else sent.
     onboarding: list[Moment] | None = None
     may_stop_reminders: bool = False
 
@@ -329,6 +330,8 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
     # Whoever sent the invitation: someone another sender invited is "not yet" registered
     # here too. The used invitation (at most one) wins over one still open.
     invitations: dict[int, Invitation] = {}
+    # The onboarding timeline, though, only of the invitations the viewer sent.
+    sent_by_viewer: dict[int, list[Invitation]] = {}
     found = with_onboarding_progress(
         Invitation.objects.filter(invitee_id__in=recipient_ids).select_related(
             "invited_by__practice"
@@ -338,14 +341,17 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         known = invitations.get(inv.invitee_id)
         if known is None or (inv.used_at and not known.used_at):
             invitations[inv.invitee_id] = inv
+        if inv.invited_by_id == user.pk:
+            sent_by_viewer.setdefault(inv.invitee_id, []).append(inv)
+    own = [inv for invs in sent_by_viewer.values() for inv in invs]
     # Each recipient's email: the delivery's own, or for those this message invited (who
     # got no other), their invitation's welcome email.
     states = notices(
         [d.notification_id for d in deliveries]
-        + [inv.welcome_email_id for inv in invitations.values()]
+        + [inv.welcome_email_id for inv in [*invitations.values(), *own]]
     )
     texts = text_notices(d.text_notification_id for d in deliveries)
-    reminders = reminders_of(invitations.values())
+    reminders = reminders_of(own)
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
     no_files = all(hasattr(m, "thread_attachments") and not m.thread_attachments for m in mine)
     records = AttachmentDownload.objects.filter(
@@ -359,6 +365,7 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         if invitation and invitation.used_at and invitation.used_at <= delivery.sent_at:
             # Registered before this message was sent: already a user, for this slip.
             invitation = None
+        mine = _onboarding_shown(sent_by_viewer.get(delivery.recipient_id, []), delivery)
         if delivery.notification_id is not None:
             notice = states.get(delivery.notification_id)
         elif invitation is not None and invitation.welcome_email_id is not None:
@@ -388,21 +395,30 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
                     and notice.undelivered
                 ),
                 onboarding=None
-                if invitation is None
+                if mine is None
                 else timeline(
-                    invitation,
-                    notified_at=_delivered_at(states, invitation.welcome_email_id),
-                    reminders=reminders.get(invitation.pk, []),
+                    mine,
+                    notified_at=_delivered_at(states, mine.welcome_email_id),
+                    reminders=reminders.get(mine.pk, []),
                     first_read_at=delivery.read_at,
                 ),
-                may_stop_reminders=bool(
-                    invitation is not None
-                    and invitation.invited_by_id == user.pk
-                    and reminders_pending(invitation)
-                ),
+                may_stop_reminders=mine is not None and reminders_pending(mine),
             )
         )
     return slips
+
+
+def _onboarding_shown(sent: list[Invitation], delivery: Delivery) -> Invitation | None:
+    """Of the invitations of a delivery's recipient that the slip's viewer sent (`sent`),
+    the one whose onboarding timeline the slip shows: the open one, else the newest used
+    after the message was sent. None for someone already registered when it was sent, and
+    for someone only another sender invited: how a person got on with another sender's
+    invitation (when they opened it, verified, registered, the reminders) is not this
+    sender's to see, nor their practice's (the slip is the inviter's)."""
+    shown = [inv for inv in sent if inv.used_at is None or inv.used_at > delivery.sent_at]
+    return min(
+        shown, key=lambda inv: (inv.used_at is not None, -inv.created_at.timestamp()), default=None
+    )
 
 
 def _delivered_at(states: dict[uuid.UUID, Notice], email_id: uuid.UUID | None) -> datetime | None:

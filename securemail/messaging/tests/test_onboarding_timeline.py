@@ -161,25 +161,84 @@ def test_the_senders_stop_button_stops_the_reminders_and_the_timeline_says_so(
     assert stop_buttons(stopped) == []
 
 
-def test_only_the_invitations_sender_gets_the_stop_button(
+def test_only_the_invitations_sender_sees_its_timeline_and_stop_button(
     clock: Any, client: Any, doctor: User, staff: User
 ) -> None:
-    send(doctor, NEWCOMER, role=RecipientRole.PATIENT)
+    mine = send(doctor, NEWCOMER, role=RecipientRole.PATIENT)
     at(clock, 0, 10)
     theirs = send(staff, NEWCOMER, subject="Your appointment")
 
     page = as_user(client, staff).get(f"/m/{theirs.pk}/")
 
-    # The colleague sees how the invitee is getting on, not the doctor's button.
-    assert onboarding(page) == {f"Onboarding of {NEWCOMER}": NOTHING_YET}
+    # A colleague's slip says the invitee hasn't registered, not how the doctor's
+    # invitation is getting on, nor the doctor's button.
+    assert '<td data-label="Registered">not yet</td>' in page.content.decode()
+    assert onboarding(page) == {}
     assert stop_buttons(page) == []
+    page = as_user(client, doctor).get(f"/m/{mine.pk}/")
+    assert onboarding(page) == {f"Onboarding of {NEWCOMER}": NOTHING_YET}
+    assert len(stop_buttons(page)) == 1
 
 
-def test_known_recipients_have_no_onboarding(client: Any, doctor: User, patient: User) -> None:
+def test_another_practices_sender_never_sees_how_someone_elses_invitee_got_on(
+    clock: Any, client: Any, doctor: User, other_doctor: User
+) -> None:
+    mine = send(doctor, NEWCOMER, role=RecipientRole.PATIENT)
+    at(clock, 0, 9, 1)
+    deliver_due()
+    at(clock, 0, 10)
+    theirs = send(other_doctor, NEWCOMER, subject="Your results")
+    at(clock, 3, 9)
+    periodic()
+    at(clock, 4, 8)
+    invitee = start(MAILBOX.link(NEWCOMER, "/join/"))
+    post_you(invitee)
+    send_code(invitee)
+    enter_code(invitee, MAILBOX.code(PHONE_INBOX))
+    accept_terms(invitee)
+
+    page = as_user(client, other_doctor).get(f"/m/{theirs.pk}/")
+    html = text_of(page.content.decode())
+    assert onboarding(page) == {}
+    assert stop_buttons(page) == []
+    for moment in ["Onboarding", "Opened the link", "Verified", "Reminder sent"]:
+        assert moment not in html
+    # The inviter still sees all of it.
+    page = as_user(client, doctor).get(f"/m/{mine.pk}/")
+    [lines] = onboarding(page).values()
+    assert "Reminder sent day 3: May 9 9:00 AM" in lines
+    assert "Registered: May 10 8:00 AM" in lines
+
+
+def test_known_recipients_have_no_onboarding(
+    client: Any, doctor: User, other_doctor: User, patient: User
+) -> None:
     message = send(doctor, patient)
     page = as_user(client, doctor).get(f"/m/{message.pk}/")
     assert onboarding(page) == {}
     assert "Onboarding" not in page.content.decode()
+
+    # Registered months ago through another practice's invitation: still nothing of it.
+    long_ago = datetime(2031, 1, 10, 15, 0, tzinfo=UTC)
+    Invitation.objects.create(
+        invitee=patient,
+        invited_by=other_doctor,
+        role=RecipientRole.PATIENT,
+        token_hash="0" * 64,
+        created_at=long_ago,
+        link_sent_at=long_ago,
+        expires_at=long_ago + timedelta(days=30),
+        link_shown_at=long_ago + timedelta(hours=1),
+        opened_at=long_ago + timedelta(hours=1),
+        used_at=long_ago + timedelta(hours=2),
+        reminded_day=3,
+    )
+    message = send(doctor, patient, subject="Follow-up")
+    page = as_user(client, doctor).get(f"/m/{message.pk}/")
+    assert onboarding(page) == {}
+    assert "Onboarding" not in page.content.decode()
+    assert "Jan 10" not in text_of(page.content.decode())
+    assert stop_buttons(page) == []
 
 
 def test_without_phone_verification_the_timeline_has_no_code_steps(
