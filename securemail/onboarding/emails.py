@@ -6,11 +6,19 @@ message."""
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import dateformat
+from django.utils.timezone import localtime
 
 from securemail.core.limits import limits
 from securemail.notifications.models import NotificationKind
 from securemail.notifications.services import queue_email, queue_text
 from securemail.onboarding.models import REMINDER_DAYS, Invitation, PhoneVerification
+
+
+def day_of(value: datetime, invitation: Invitation) -> str:
+    """`value`'s day in the invitee's time zone ("May 6, 2031"), as every date in the
+    emails they get (the `date` filter would show it in the server's, UTC)."""
+    return dateformat.format(localtime(value, invitation.invitee.zone), "F j, Y")
 
 
 def registration_link(token: str) -> str:
@@ -30,7 +38,7 @@ def queue_welcome_email(invitation: Invitation, token: str, *, again: bool) -> N
             "practice_name": inviter.practice.name if inviter.practice else "",
             "link": registration_link(token),
             "again": again,
-            "expires_at": invitation.expires_at,
+            "expires_on": day_of(invitation.expires_at, invitation),
         },
         kind=NotificationKind.WELCOME_AGAIN if again else NotificationKind.WELCOME,
         recipient_user_id=invitation.invitee_id,
@@ -51,11 +59,11 @@ def queue_reminder_email(
         context={
             "inviter_name": inviter.display_name,
             "practice_name": inviter.practice.name if inviter.practice else "",
-            "invited_at": invitation.created_at,
+            "invited_on": day_of(invitation.created_at, invitation),
             "link": registration_link(token),
             "fresh_link": fresh_link,
-            "expires_at": invitation.expires_at,
-            "deleted_at": deleted_at,
+            "expires_on": day_of(invitation.expires_at, invitation),
+            "deleted_on": day_of(deleted_at, invitation),
             "last": day == max(REMINDER_DAYS),
         },
         kind=NotificationKind.INVITATION_REMINDER,

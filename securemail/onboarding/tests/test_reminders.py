@@ -391,3 +391,27 @@ def test_a_corrected_address_does_not_restart_the_reminders(
     # The new address's own link.
     welcome = MAILBOX.to("right.patient@example.test")[0]
     assert link_in(reminder) == link_in(welcome)
+
+
+def test_the_reminders_dates_are_the_invitees_days(clock: Any, doctor: User) -> None:
+    # 9:30 PM in New York on May 6 is already May 7 in UTC, the server's time zone; so are
+    # the link's end (30 days on, June 5) and the message's deletion (June 5).
+    evening = datetime(2031, 5, 7, 1, 30, tzinfo=UTC)
+    clock.move_to(evening)
+    send(doctor, NEWCOMER, role=RecipientRole.PATIENT)
+    invitee = User.objects.get(email=NEWCOMER)
+    invitee.time_zone = "America/New_York"
+    invitee.save()
+    clock.move_to(evening + timedelta(days=3))
+    run_worker()
+
+    [reminder] = reminders()
+    for part in (reminder.text, reminder.html):
+        assert "through SecureMail on May 6, 2031" in part
+        assert "June 5, 2031" in part
+        assert "May 7, 2031" not in part
+        assert "June 6, 2031" not in part
+    # The welcome email's link end too.
+    [welcome] = [m for m in MAILBOX.to(NEWCOMER) if not m.subject.startswith("Reminder:")]
+    assert "until June 5, 2031" in welcome.text
+    assert "June 6, 2031" not in welcome.text + welcome.html
