@@ -365,7 +365,7 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
         if invitation and invitation.used_at and invitation.used_at <= delivery.sent_at:
             # Registered before this message was sent: already a user, for this slip.
             invitation = None
-        mine = _onboarding_shown(sent_by_viewer.get(delivery.recipient_id, []), delivery)
+        shown = _onboarding_shown(sent_by_viewer.get(delivery.recipient_id, []), delivery)
         if delivery.notification_id is not None:
             notice = states.get(delivery.notification_id)
         elif invitation is not None and invitation.welcome_email_id is not None:
@@ -395,14 +395,14 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
                     and notice.undelivered
                 ),
                 onboarding=None
-                if mine is None
+                if shown is None
                 else timeline(
-                    mine,
-                    notified_at=_delivered_at(states, mine.welcome_email_id),
-                    reminders=reminders.get(mine.pk, []),
+                    shown,
+                    notified_at=_delivered_at(states, shown.welcome_email_id),
+                    reminders=reminders.get(shown.pk, []),
                     first_read_at=delivery.read_at,
                 ),
-                may_stop_reminders=mine is not None and reminders_pending(mine),
+                may_stop_reminders=shown is not None and reminders_pending(shown),
             )
         )
     return slips
