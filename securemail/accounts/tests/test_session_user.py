@@ -22,7 +22,8 @@ def test_the_session_user_is_the_account_the_orm_reads(doctor: User, patient: Us
             assert ours == theirs, field.name
             assert type(ours) is type(theirs), field.name
     loaded = session_user(doctor.pk)
-    assert loaded is not None and loaded.practice is not None
+    assert loaded is not None
+    assert loaded.practice is not None
     assert loaded.practice.name == doctor.practice.name
     assert loaded.practice.created_at == doctor.practice.created_at
     assert session_user(patient.pk).practice is None  # type: ignore[union-attr]

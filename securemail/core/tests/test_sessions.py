@@ -8,13 +8,12 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from securemail.accounts.models import User
 from securemail.core.sessions import SessionStore
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_live_session_keeps_its_person_logged_in(login: Any, doctor: User) -> None:
+def test_a_live_session_keeps_its_person_logged_in(login: Any, doctor: Any) -> None:
     client = login(doctor)
     response = client.get("/")
     assert response.status_code == 200
@@ -23,7 +22,7 @@ def test_a_live_session_keeps_its_person_logged_in(login: Any, doctor: User) -> 
     assert response.wsgi_request.user.practice.name == doctor.practice.name
 
 
-def test_an_expired_session_logs_nobody_in(login: Any, doctor: User) -> None:
+def test_an_expired_session_logs_nobody_in(login: Any, doctor: Any) -> None:
     client = login(doctor)
     Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get("/")
