@@ -74,21 +74,25 @@ class FileRatchetStore:
             self._write(RatchetState(day=today(), secret=secrets.token_bytes(32)), exclusive=True)
 
     def _write(self, state: RatchetState, *, exclusive: bool = False) -> None:
+        """Write `state` whole to a file of its own, then put it in place: nobody ever reads
+        a half-written ratchet. `exclusive`: only if there is none yet (a file another
+        thread or process created first is kept)."""
         text = f"{state.day.isoformat()} {state.secret.hex()}\n"
-        if exclusive:
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                return
-        else:
-            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp = self.path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         if not exclusive:
             os.replace(tmp, self.path)
+            return
+        try:
+            os.link(tmp, self.path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
 
     def load(self) -> RatchetState:
         stat = self.path.stat()
