@@ -130,6 +130,11 @@ def record_exchange(*, sender: User, recipients: Iterable[User], at: datetime) -
     if not people:
         return
     pairs = [(sender, r) for r in people] + [(r, sender) for r in people]
+    # In the order of the unique key, whoever sends: two exchanges between the same people
+    # at the same moment (each replying to the other) then insert or lock their rows in the
+    # same order, and one waits for the other instead of each waiting for the other
+    # (PostgreSQL's "deadlock detected").
+    pairs.sort(key=lambda pair: (pair[0].pk, pair[1].email))
     # One statement whatever the number of people: new rows are inserted, existing ones
     # (also one added by hand, now known as this account's address) get the account and the
     # time; whether a contact is deleted is left as it is.

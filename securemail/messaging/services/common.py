@@ -134,20 +134,38 @@ def check_attachment_limits(attachments: Sequence[EncryptedUpload]) -> None:
             raise MessagingError(f"“{upload.name}” is empty. Attach a file with content.")
 
 
-def reserve_storage(sender: User, size: int) -> None:
+def reserve_storage(
+    sender: User, size: int, *, client_token: uuid.UUID | None = None
+) -> Message | None:
     """Refuse (MessagingError) files of `size` bytes that would take `sender` past their
     storage quota; exactly at it is allowed. Call it inside the transaction that stores
     them, before storing: it locks the sender's row until that transaction ends, so of two
     sends at once the second counts the first's files (on PostgreSQL; SQLite has one writer
     at a time anyway). The sum is its own statement, after the lock is granted: under READ
     COMMITTED a statement that waited for the lock still reads from its own snapshot, taken
-    before the other send committed."""
+    before the other send committed.
+
+    The lock is FOR NO KEY UPDATE: it excludes other sends by `sender` but not the rows
+    that only reference them (a message delivered to them takes FOR KEY SHARE), or two
+    people sending each other files at once would each wait for the other (a deadlock).
+
+    Returns the message `client_token` already sent, if the send that held the lock was
+    this one clicked twice: the caller returns that one (its files are counted already)."""
     if size <= 0:
-        return
-    list(User.objects.select_for_update().filter(pk=sender.pk).values_list("pk", flat=True))
+        return None
+    list(
+        User.objects.select_for_update(no_key=True)
+        .filter(pk=sender.pk)
+        .values_list("pk", flat=True)
+    )
+    if client_token is not None:
+        existing = Message.objects.filter(sender=sender, client_token=client_token).first()
+        if existing is not None:
+            return existing
     use = storage_use(sender)
     if use.used + size > use.quota:
         raise MessagingError(over_quota_text(use))
+    return None
 
 
 def store_attachment(

@@ -62,9 +62,13 @@ def _already_sent(
     their blobs, or they would stay behind, referenced by nothing, expired by nothing."""
     existing = _existing(sender, client_token)
     if existing is not None:
-        for upload in attachments:
-            upload.discard()
+        _discard(attachments)
     return existing
+
+
+def _discard(attachments: Sequence[EncryptedUpload]) -> None:
+    for upload in attachments:
+        upload.discard()
 
 
 def send_message(
@@ -108,6 +112,7 @@ def send_message(
             storage=sum(upload.size or 0 for upload in attachments),
             add_files=lambda message: store_uploads(message, attachments),
             event=Event.MESSAGE_SENT,
+            uploads=attachments,
         )
     except IntegrityError:
         # A double submission raced us: the first one won, return it.
@@ -164,7 +169,13 @@ def reply(
         subject = REPLY_PREFIX + subject
     try:
         with transaction.atomic():
-            reserve_storage(sender, sum(upload.size or 0 for upload in attachments))
+            sent = reserve_storage(
+                sender, sum(upload.size or 0 for upload in attachments), client_token=client_token
+            )
+            if sent is not None:
+                # A double submission that waited for the first one's lock on the quota.
+                _discard(attachments)
+                return sent
             now = timezone.now()
             message = create_message(
                 sender=sender,
@@ -261,12 +272,17 @@ def _start_conversation(
     add_files: Callable[[Message], None],
     event: Event,
     audit_data: dict[str, Any] | None = None,
+    uploads: Sequence[EncryptedUpload] = (),
 ) -> Message:
     """One transaction: invite the new addresses, store the message and its files (`storage`
     bytes, within the sender's quota), deliver to every recipient, audit. The invited get
-    their welcome email, the rest a notice."""
+    their welcome email, the rest a notice. A double submission that waited for the first
+    one's lock on the quota returns the first one's message (its `uploads` discarded)."""
     with transaction.atomic():
-        reserve_storage(sender, storage)
+        sent = reserve_storage(sender, storage, client_token=client_token)
+        if sent is not None:
+            _discard(uploads)
+            return sent
         resolved = resolve(sender, recipients)
         now = timezone.now()
         message = create_message(
