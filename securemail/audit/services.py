@@ -1,13 +1,14 @@
 """The only writer of the audit log: append-only, each entry chained to the one before it
 with HMAC-SHA256 under a key kept outside the database (securemail.audit.chain)."""
 
+import functools
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from securemail.audit.chain import chain_key
@@ -133,9 +134,8 @@ def record_each(
             for entry in written:
                 entry.pk = ids[entry.entry_hash]
         _index_recipients(written, data)
-        AuditHead.objects.filter(pk=head.pk).update(
-            last_entry_id=written[-1].pk, last_hash=prev_hash
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(_head_sql()["move"], [written[-1].pk, prev_hash, head.pk])
     return written
 
 
@@ -157,9 +157,11 @@ def _locked_head() -> AuditHead:
     """The head row, locked for this transaction (created on the first append, from the
     newest entry if there are entries already). One query once the head exists: every
     audited action pays for this lock."""
-    head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is not None:
-        return head
+    with connection.cursor() as cursor:
+        cursor.execute(_head_sql()["lock"], [1])
+        row = cursor.fetchone()
+    if row is not None:
+        return AuditHead(id=row[0], last_entry_id=row[1], last_hash=row[2])
     newest = AuditEvent.objects.order_by("-id").only("id", "entry_hash").first()
     AuditHead.objects.bulk_create(
         [
@@ -172,6 +174,23 @@ def _locked_head() -> AuditHead:
         ignore_conflicts=True,
     )
     return AuditHead.objects.select_for_update().get(pk=1)
+
+
+@functools.cache
+def _head_sql() -> dict[str, str]:
+    """The head's two statements, written once: every audited action runs both (building
+    them with the ORM cost more than running them)."""
+    quote = connection.ops.quote_name
+    table = quote(AuditHead._meta.db_table)
+    key, last_id, last_hash = (
+        quote(str(AuditHead._meta.get_field(name).column))  # type: ignore[union-attr]
+        for name in ("id", "last_entry_id", "last_hash")
+    )
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    return {
+        "lock": f"SELECT {key}, {last_id}, {last_hash} FROM {table} WHERE {key} = %s{lock}",  # noqa: S608
+        "move": f"UPDATE {table} SET {last_id} = %s, {last_hash} = %s WHERE {key} = %s",  # noqa: S608
+    }
 
 
 @dataclass(frozen=True)
