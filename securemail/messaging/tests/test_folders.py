@@ -338,3 +338,25 @@ def test_a_rows_phone_date_is_the_time_today_and_the_day_before(
     assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}(, \d{4})?", compact[1]), compact
     sent = login(doctor).get("/sent/").content.decode()
     assert all(re.findall(r'<span class="compact">([^<]*)</span>', sent))
+
+
+def test_markup_people_typed_shows_as_text_on_every_mailbox_line(
+    login: Any, doctor: User, patient: User
+) -> None:
+    # The lines are written as markup in Python (views/mailbox.py's LINE_HTML): every value
+    # a person typed (a subject, a name, a practice's name) is escaped there.
+    User.objects.filter(pk=doctor.pk).update(full_name='Dr <img src=x onerror="alert(1)">')
+    doctor.practice.name = "Smiles & <b>Co</b>"
+    doctor.practice.save()
+    doctor.refresh_from_db()
+    send(doctor, patient, subject='<script>alert("subject")</script> & more')
+
+    inbox = login(patient).get("/").content.decode()
+    for markup in ("<script>", "<img src=x", "<b>Co</b>"):
+        assert markup not in inbox
+    assert "&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt; &amp; more" in inbox
+    assert "Dr &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in inbox
+    assert "Smiles &amp; &lt;b&gt;Co&lt;/b&gt;" in inbox
+    sent = login(doctor).get("/sent/").content.decode()
+    assert "<script>" not in sent
+    assert "&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt; &amp; more" in sent

@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateformat import DateFormat
 from django.utils.dates import MONTHS_3
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -111,6 +113,44 @@ def _folder_row(
     }
 
 
+# One mailbox line: the markup mailbox.html shows for each row, filled by lines_html.
+LINE_HTML = (
+    '<tr class="{unread_class}">'
+    '<td class="who">{who}{practice}</td>'
+    '<td class="subject"><a href="{href}">{unread_label}{subject}</a></td>'
+    '<td class="when"><span class="full">{sent}</span><span class="compact">{sent_compact}</span>'
+    "</td>"
+    '<td class="expires">{expires}</td>'
+    "</tr>\n"
+)
+
+
+def lines_html(rows: list[dict[str, Any]]) -> SafeString:
+    """The mailbox's lines as markup, every value escaped: the same rows the template's loop
+    printed, in a tenth of its time (a template renders node by node: 50 lines were 750
+    nodes, a third of the inbox's CPU in bench/served.py's profile)."""
+    return mark_safe(  # noqa: S308 (every value below goes through escape())
+        "".join(
+            LINE_HTML.format(
+                unread_class="unread" if row["unread"] else "",
+                who=escape(row["who"]),
+                practice=f'<br><span class="hint">{escape(row["practice"])}</span>'
+                if row["practice"]
+                else "",
+                href=escape(row["href"]),
+                unread_label='<span class="visually-hidden">Unread: </span>'
+                if row["unread"]
+                else "",
+                subject=escape(row["subject"]),
+                sent=escape(row["sent"]),
+                sent_compact=escape(row["sent_compact"]),
+                expires=escape(row["expires"]),
+            )
+            for row in rows
+        )
+    )
+
+
 def _line_row(dates: DateLabels, line: Any) -> dict[str, Any]:
     """_folder_row for a received line (access.MAILBOX_LINE's named row, no model)."""
     message_id = line.message_id
@@ -148,7 +188,13 @@ def _received(request: HttpRequest, folder: str) -> HttpResponse:
     )
     dates = DateLabels(user.zone)
     rows = [_line_row(dates, line) for line in page.items]
-    context = {"page": page, "rows": rows, "folder": folder, "title": FOLDER_TITLES[folder]}
+    context = {
+        "page": page,
+        "rows": rows,
+        "lines": lines_html(rows),
+        "folder": folder,
+        "title": FOLDER_TITLES[folder],
+    }
     if folder == "inbox" and user.practice_id is not None:
         # Only people of a practice invite anyone: their invitations that did not arrive.
         context["undelivered"] = practices_access.undelivered_invitations(user)
@@ -188,7 +234,13 @@ def sent(request: HttpRequest) -> HttpResponse:
         )
         for m in page.items
     ]
-    context = {"page": page, "rows": rows, "folder": "sent", "title": "Sent"}
+    context = {
+        "page": page,
+        "rows": rows,
+        "lines": lines_html(rows),
+        "folder": "sent",
+        "title": "Sent",
+    }
     return render(request, "messaging/mailbox.html", context)
 
 
