@@ -56,3 +56,12 @@ def columns(model: type[Model], _vendor: str) -> Columns:
 
 def columns_of(model: type[Model]) -> Columns:
     return columns(model, connection.vendor)
+
+
+def fetch(model: type[Model], tail: str, params: Sequence[Any]) -> list[Any]:
+    """Instances of `model` from `SELECT <its columns> FROM <its table> <tail>`: `tail` is
+    the caller's constant text (WHERE, ORDER BY) naming columns through `columns_of`."""
+    found = columns_of(model)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {found.sql} FROM {found.table} {tail}", params)  # noqa: S608
+        return [found.instance(row) for row in cursor.fetchall()]

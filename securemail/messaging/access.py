@@ -9,12 +9,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from securemail.accounts.access import people_by_id
 from securemail.accounts.models import User
+from securemail.core.rows import columns_of, fetch
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
 from securemail.notifications.access import (
     Notice,
@@ -68,7 +69,7 @@ def thread_messages(user: User, message: Message) -> list[Message]:
     query joining deliveries with OR and DISTINCT made SQLite scan every live message; joined
     to the sender, SQLite's planner, which counts the NULL thread_root of every first
     message, scans the users instead of using the two indexes.)"""
-    return _conversation(user, message.root_id)
+    return _conversation(user, root=message.root_id)
 
 
 def require_sender(user: User, message: Message) -> None:
@@ -97,28 +98,52 @@ def access_thread(user: User, message_id: uuid.UUID) -> tuple[Message, list[Mess
     """access_message and thread_messages at once: the message (Http404 exactly when
     access_message refuses it) and its conversation, the message being one of its rows, in
     thread_messages' queries: none of its own."""
-    # The conversation's root, found by the same query as its rows (a subquery: its own
+    # The conversation's root is found by the same query as its rows (a subquery: its own
     # round trip was one of every conversation page's queries). Unknown id: no rows.
-    root = Subquery(
-        Message.objects.filter(pk=message_id)
-        .annotate(root=Coalesce("thread_root_id", "id"))
-        .values("root")[:1]
-    )
-    thread = _conversation(user, root)
+    thread = _conversation(user, of_message=message_id)
     message = next((m for m in thread if m.pk == message_id), None)
     if message is None:  # expired, hidden or not theirs: the same as access_message
         raise Http404
     return message, thread
 
 
-def _conversation(user: User, root: uuid.UUID | Subquery) -> list[Message]:
+def _conversation(
+    user: User, *, root: uuid.UUID | None = None, of_message: uuid.UUID | None = None
+) -> list[Message]:
+    """The visible messages of the conversation whose first message is `root`, or of the
+    one `of_message` belongs to."""
     now = timezone.now()
-    rows = list(Message.objects.filter(Q(pk=root) | Q(thread_root_id=root)).order_by("sent_at"))
+    # Hand-written statements of constant text (core.rows): building these queries with
+    # the ORM took longer than running them (bench/served.py, the conversation page).
+    messages, deliveries_of_model = columns_of(Message), columns_of(Delivery)
+    if of_message is not None:
+        root_sql = (
+            f"(SELECT COALESCE({messages.column('thread_root')}, {messages.column('id')})"  # noqa: S608
+            f" FROM {messages.table} WHERE {messages.column('id')} = %s)"
+        )
+        root_value: uuid.UUID | None = of_message
+    else:
+        root_sql, root_value = "%s", root
+    key = Message._meta.pk.get_db_prep_value(root_value, connection)
+    rows: list[Message] = fetch(
+        Message,
+        f"WHERE {messages.column('id')} = {root_sql} OR {messages.column('thread_root')} = "
+        f"{root_sql} ORDER BY {messages.column('sent_at')}",
+        [key, key],
+    )
     # The visibility rule (see visible_messages), decided in Python on the loaded rows.
     # Plain lists on each message, grouped here (Django's prefetch builds a queryset for each).
     deliveries: dict[uuid.UUID, list[Delivery]] = {m.pk: [] for m in rows}
-    for delivery in Delivery.objects.filter(message__in=rows).order_by("id"):
-        deliveries[delivery.message_id].append(delivery)
+    if rows:
+        marks = ", ".join(["%s"] * len(rows))
+        found: list[Delivery] = fetch(
+            Delivery,
+            f"WHERE {deliveries_of_model.column('message')} IN ({marks})"
+            f" ORDER BY {deliveries_of_model.column('id')}",
+            [Message._meta.pk.get_db_prep_value(m.pk, connection) for m in rows],
+        )
+        for delivery in found:
+            deliveries[delivery.message_id].append(delivery)
     for m in rows:
         m.thread_deliveries = deliveries[m.pk]
     visible = [
@@ -136,7 +161,7 @@ def _conversation(user: User, root: uuid.UUID | Subquery) -> list[Message]:
     ids = {m.sender_id for m in visible} | {
         d.recipient_id for m in visible for d in m.thread_deliveries
     }
-    people = User.objects.select_related("practice").in_bulk(ids)
+    people = people_by_id(ids)
     for m in visible:
         if m.sender_id in people:  # (someone deleted meanwhile is left to load lazily)
             m.sender = people[m.sender_id]
@@ -144,7 +169,14 @@ def _conversation(user: User, root: uuid.UUID | Subquery) -> list[Message]:
             if d.recipient_id in people:
                 d.recipient = people[d.recipient_id]
     attachments: dict[uuid.UUID, list[Attachment]] = {m.pk: [] for m in visible}
-    for attachment in Attachment.objects.filter(message__in=visible):  # by position
+    files = columns_of(Attachment)
+    found_files: list[Attachment] = fetch(
+        Attachment,
+        f"WHERE {files.column('message')} IN ({', '.join(['%s'] * len(visible))})"
+        f" ORDER BY {files.column('position')}",
+        [Message._meta.pk.get_db_prep_value(m.pk, connection) for m in visible],
+    )
+    for attachment in found_files:
         attachments[attachment.message_id].append(attachment)
     for m in visible:
         m.thread_attachments = attachments[m.pk]
