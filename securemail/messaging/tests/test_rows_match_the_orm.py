@@ -1,0 +1,27 @@
+"""The conversation page reads its rows by hand-written SQL (core.rows.fetch): each row must
+be the instance the ORM gives, field for field and type for type, on both databases."""
+
+import pytest
+
+from securemail.accounts.models import User
+from securemail.core.rows import columns_of, fetch
+from securemail.messaging.models import Attachment, Delivery, Message
+from securemail.messaging.tests.helpers import send_with_files
+
+pytestmark = pytest.mark.django_db
+
+
+def test_fetched_rows_are_the_orms_instances(doctor: User, patient: User, staff: User) -> None:
+    message = send_with_files(doctor, patient, staff, files={"a.txt": b"one", "b.txt": b"two"})
+    for model in (Message, Delivery, Attachment):
+        found = columns_of(model)
+        ours = fetch(model, f"ORDER BY {found.column('id')}", [])
+        theirs = list(model.objects.order_by("id"))
+        assert len(ours) == len(theirs) > 0
+        for mine, orm in zip(ours, theirs, strict=True):
+            assert mine.pk == orm.pk
+            for field in model._meta.concrete_fields:
+                got, want = getattr(mine, field.attname), getattr(orm, field.attname)
+                assert got == want, (model.__name__, field.name)
+                assert type(got) is type(want), (model.__name__, field.name)
+    assert {m.pk for m in fetch(Message, "", [])} == {message.pk}
