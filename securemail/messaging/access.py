@@ -115,7 +115,7 @@ def _conversation(
     now = timezone.now()
     # Hand-written statements of constant text (core.rows): building these queries with
     # the ORM took longer than running them (bench/served.py, the conversation page).
-    messages, deliveries_of_model = columns_of(Message), columns_of(Delivery)
+    messages = columns_of(Message)
     if of_message is not None:
         root_sql = (
             f"(SELECT COALESCE({messages.column('thread_root')}, {messages.column('id')})"  # noqa: S608
@@ -134,16 +134,8 @@ def _conversation(
     # The visibility rule (see visible_messages), decided in Python on the loaded rows.
     # Plain lists on each message, grouped here (Django's prefetch builds a queryset for each).
     deliveries: dict[uuid.UUID, list[Delivery]] = {m.pk: [] for m in rows}
-    if rows:
-        marks = ", ".join(["%s"] * len(rows))
-        found: list[Delivery] = fetch(
-            Delivery,
-            f"WHERE {deliveries_of_model.column('message')} IN ({marks})"
-            f" ORDER BY {deliveries_of_model.column('id')}",
-            [Message._meta.pk.get_db_prep_value(m.pk, connection) for m in rows],
-        )
-        for delivery in found:
-            deliveries[delivery.message_id].append(delivery)
+    for delivery in _rows_of(Delivery, rows, order_by="id"):
+        deliveries[delivery.message_id].append(delivery)
     for m in rows:
         m.thread_deliveries = deliveries[m.pk]
     visible = [
@@ -169,18 +161,26 @@ def _conversation(
             if d.recipient_id in people:
                 d.recipient = people[d.recipient_id]
     attachments: dict[uuid.UUID, list[Attachment]] = {m.pk: [] for m in visible}
-    files = columns_of(Attachment)
-    found_files: list[Attachment] = fetch(
-        Attachment,
-        f"WHERE {files.column('message')} IN ({', '.join(['%s'] * len(visible))})"
-        f" ORDER BY {files.column('position')}",
-        [Message._meta.pk.get_db_prep_value(m.pk, connection) for m in visible],
-    )
-    for attachment in found_files:
+    for attachment in _rows_of(Attachment, visible, order_by="position"):
         attachments[attachment.message_id].append(attachment)
     for m in visible:
         m.thread_attachments = attachments[m.pk]
     return visible
+
+
+def _rows_of[Row: (Delivery, Attachment)](
+    model: type[Row], messages: list[Message], *, order_by: str
+) -> list[Row]:
+    """`model`'s rows of these messages (by their `message` column), ordered by `order_by`."""
+    if not messages:
+        return []
+    found = columns_of(model)
+    marks = ", ".join(["%s"] * len(messages))
+    return fetch(
+        model,
+        f"WHERE {found.column('message')} IN ({marks}) ORDER BY {found.column(order_by)}",
+        [Message._meta.pk.get_db_prep_value(m.pk, connection) for m in messages],
+    )
 
 
 def deliveries_of(message: Message) -> list[Delivery]:
