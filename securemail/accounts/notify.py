@@ -101,6 +101,13 @@ def _wall_clock(day: date, end: time, user: User, *, after: datetime) -> datetim
     return None
 
 
+def text_due_for(user_id: int, now: datetime) -> datetime:
+    """text_due_at for the account `user_id` (the outbox asks before each try of a
+    new-message text: notifications.services.schedule_texts); now if it is gone."""
+    user = User.objects.filter(pk=user_id).first()
+    return now if user is None else text_due_at(user, now)
+
+
 def text_due_at(user: User, now: datetime) -> datetime:
     """When a text to `user` queued at `now` may go: now, or at the end of their quiet
     hours (the outbox row waits until then; it is never dropped)."""

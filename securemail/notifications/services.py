@@ -17,7 +17,7 @@ import logging
 import smtplib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -191,6 +191,37 @@ class _Outcome(Enum):
     RELAY_DOWN = "relay down"
 
 
+# When a text of a kind may go, asked again just before each try: a retry, or a row whose
+# worker died, can fall due inside the recipient's quiet hours. The app that keeps the rule
+# registers it (accounts, for new-message texts: accounts.notify), so this one needn't
+# import it. (recipient user id, now) -> when it may go.
+TextSchedule = Callable[[int, datetime], datetime]
+_TEXT_SCHEDULES: dict[str, TextSchedule] = {}
+
+
+def schedule_texts(kind: NotificationKind, due_at: TextSchedule) -> None:
+    """Have every text of `kind` wait until `due_at(recipient, now)` before each try."""
+    _TEXT_SCHEDULES[kind] = due_at
+
+
+def _held_until(row: OutboxText) -> datetime | None:
+    schedule = _TEXT_SCHEDULES.get(row.kind)
+    if schedule is None or row.recipient_user_id is None:
+        return None
+    now = timezone.now()
+    due = schedule(row.recipient_user_id, now)
+    return due if due > now else None
+
+
+def _hold(row: OutboxText, until: datetime) -> None:
+    """Not a try: the row waits until `until` as it was (queued, or retrying), its attempt
+    given back."""
+    row.attempts -= 1
+    row.status = OutboxEntry.Status.QUEUED if row.attempts == 0 else OutboxEntry.Status.RETRY
+    row.next_attempt_at = until
+    row.save(update_fields=["status", "attempts", "next_attempt_at"])
+
+
 def _deliver_due_texts(limit: int) -> int:
     sent = 0
     provider = get_provider()
@@ -198,6 +229,10 @@ def _deliver_due_texts(limit: int) -> int:
         outgoing = _claim_next(OutboxText)
         if outgoing is None:
             break
+        held_until = _held_until(outgoing)
+        if held_until is not None:
+            _hold(outgoing, held_until)
+            continue
         try:
             text = _text(outgoing)
         except crypto.DecryptionError:

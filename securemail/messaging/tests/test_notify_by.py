@@ -20,7 +20,7 @@ from securemail.messaging.tests.helpers import PHI_WORDS, SUBJECT, as_user, send
 from securemail.notifications.models import OutboxEmail, OutboxText
 from securemail.notifications.services import _text, deliver_due
 from securemail.onboarding.models import RecipientRole
-from tests.support import frozen_clock, links_in, path_of
+from tests.support import frozen_clock, links_in, path_of, unreachable_mailers
 
 pytestmark = pytest.mark.django_db
 
@@ -385,3 +385,35 @@ def test_a_text_given_up_shows_as_not_delivered(
     notice, is_error = slip_notice(client, message, "Pat Smith")
     assert notice.startswith("text message not delivered Jan 16")
     assert is_error
+
+
+def test_a_retried_text_still_waits_out_the_quiet_hours(
+    clock: Any, settings: Any, doctor: User, patient: User
+) -> None:
+    # Queued at 8:59:30 PM, a minute before quiet hours; the first try fails (the local
+    # provider mails texts: mail down, provider down) and the retry falls due at 9:00:30 PM.
+    choose(patient, TEXT_ONLY, quiet_hours_start=time(21, 0), quiet_hours_end=time(7, 0))
+    nine_pm = LATE_EVENING - timedelta(hours=2)
+    clock.move_to(nine_pm - timedelta(seconds=30))
+    send(doctor, patient)
+    working = settings.MAILERS
+    settings.MAILERS = unreachable_mailers()
+    assert deliver_due() == 0
+    row = OutboxText.objects.get(recipient_user_id=patient.pk)
+    assert row.status == OutboxText.Status.RETRY
+    settings.MAILERS = working
+
+    clock.move_to(nine_pm + timedelta(seconds=30))
+    assert deliver_due() == 0
+    assert texts_to(patient) == []
+    row.refresh_from_db()
+    # Held, not tried: it waits for 7:00 AM, its one failed try all it has used.
+    assert (row.status, row.attempts, row.next_attempt_at) == (
+        OutboxText.Status.RETRY,
+        1,
+        MORNING,
+    )
+
+    clock.move_to(MORNING)
+    assert deliver_due() == 1
+    assert len(texts_to(patient)) == 1
