@@ -127,8 +127,8 @@ LINE_HTML = (
 
 def lines_html(rows: list[dict[str, Any]]) -> SafeString:
     """The mailbox's lines as markup, every value escaped: the same rows the template's loop
-    printed, in a tenth of its time (a template renders node by node: 50 lines were 750
-    nodes, a third of the inbox's CPU in bench/served.py's profile)."""
+    printed (50 lines were 750 template nodes, the largest part of the inbox's render in
+    bench/served.py's profile; written here the inbox took 0.4 ms less CPU)."""
     # The standard library's escape (quotes too), as Django's own calls it: Django's adds
     # a lazy-text check per value, a fifth of this function's time.
     return mark_safe(  # noqa: S308 (every value below goes through escape())
