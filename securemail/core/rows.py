@@ -17,15 +17,19 @@ Converter = Callable[[Any, Any, Any], Any]
 
 
 class Columns:
-    """The concrete columns of `model`, in order: their SQL (qualified by the table) and
-    how to turn what the database returns into what the model's fields hold."""
+    """The concrete columns of `model`, in order (or only the fields named in `only`, the
+    rest deferred, as the ORM's only()): their SQL (qualified by the table) and how to turn
+    what the database returns into what the model's fields hold."""
 
-    def __init__(self, model: type[Model]) -> None:
+    def __init__(self, model: type[Model], only: tuple[str, ...] = ()) -> None:
         quote = connection.ops.quote_name
         table = model._meta.db_table
         self.model = model
         self.table = quote(table)
-        self.fields: list[Field[Any, Any]] = list(model._meta.concrete_fields)
+        wanted = {model._meta.get_field(name).name for name in only} | {model._meta.pk.name}
+        self.fields: list[Field[Any, Any]] = [
+            f for f in model._meta.concrete_fields if not only or f.name in wanted
+        ]
         self.names = [f.attname for f in self.fields]
         self.sql = ", ".join(f"{self.table}.{quote(str(f.column))}" for f in self.fields)
         self.converters: list[tuple[int, list[Converter], Any]] = []
@@ -49,19 +53,22 @@ class Columns:
 
 
 @cache
-def columns(model: type[Model], _vendor: str) -> Columns:
+def columns(model: type[Model], _vendor: str, only: tuple[str, ...] = ()) -> Columns:
     """`Columns` of `model` for the database in use (`_vendor` keys the cache)."""
-    return Columns(model)
+    return Columns(model, only)
 
 
-def columns_of(model: type[Model]) -> Columns:
-    return columns(model, connection.vendor)
+def columns_of(model: type[Model], only: tuple[str, ...] = ()) -> Columns:
+    return columns(model, connection.vendor, only)
 
 
-def fetch(model: type[Model], tail: str, params: Sequence[Any]) -> list[Any]:
+def fetch(
+    model: type[Model], tail: str, params: Sequence[Any], *, only: tuple[str, ...] = ()
+) -> list[Any]:
     """Instances of `model` from `SELECT <its columns> FROM <its table> <tail>`: `tail` is
-    the caller's constant text (WHERE, ORDER BY) naming columns through `columns_of`."""
-    found = columns_of(model)
+    the caller's constant text (WHERE, ORDER BY) naming columns through `columns_of`. With
+    `only`, just those fields (and the primary key) are read, the others deferred."""
+    found = columns_of(model, only)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {found.sql} FROM {found.table} {tail}", params)  # noqa: S608
         return [found.instance(row) for row in cursor.fetchall()]

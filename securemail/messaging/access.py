@@ -388,12 +388,10 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
     texts = text_notices(d.text_notification_id for d in deliveries)
     reminders = reminders_of(own)
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
-    no_files = all(hasattr(m, "thread_attachments") and not m.thread_attachments for m in mine)
-    records = AttachmentDownload.objects.filter(
-        attachment__message__in=mine, user_id__in=recipient_ids
-    ).values_list("attachment__message_id", "user_id", "attachment_id", "first_at")
-    for message_id, user_id, attachment_id, first_at in [] if no_files else records:
-        downloads.setdefault((message_id, user_id), {})[attachment_id] = first_at
+    for message_id, record in _first_downloads(mine, recipient_ids):
+        downloads.setdefault((message_id, record.user_id), {})[record.attachment_id] = (
+            record.first_at
+        )
     slips: dict[uuid.UUID, list[SlipRow]] = {}
     for delivery in deliveries:
         invitation = invitations.get(delivery.recipient_id)
@@ -441,6 +439,31 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
             )
         )
     return slips
+
+
+# What a slip reads of a download record.
+DOWNLOAD_FIELDS = ("attachment", "user", "first_at")
+
+
+def _first_downloads(
+    messages: list[Message], user_ids: set[int]
+) -> list[tuple[uuid.UUID, AttachmentDownload]]:
+    """The first downloads by these users of the files of these messages, each with its
+    message's id: by the files thread_messages loaded (none: no query), in a statement of
+    constant shape (core.rows)."""
+    files = {a.pk: m.pk for m in messages for a in attachments_of(m)}
+    if not files or not user_ids:
+        return []
+    found = columns_of(AttachmentDownload, DOWNLOAD_FIELDS)
+    file_key = Attachment._meta.pk
+    records: list[AttachmentDownload] = fetch(
+        AttachmentDownload,
+        f"WHERE {found.column('attachment')} IN ({', '.join(['%s'] * len(files))})"
+        f" AND {found.column('user')} IN ({', '.join(['%s'] * len(user_ids))})",
+        [file_key.get_db_prep_value(pk, connection) for pk in files] + sorted(user_ids),
+        only=DOWNLOAD_FIELDS,
+    )
+    return [(files[r.attachment_id], r) for r in records]
 
 
 def _may_be_onboarding(recipient_ids: set[int], first_sent_at: datetime) -> bool:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from django.db import connection
 from django.utils import timezone
 
+from securemail.core.rows import columns_of, fetch
 from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxEntry, OutboxText
 
 
@@ -83,11 +85,7 @@ NOTICE_FIELDS = ("id", "status", "attempts", "sent_at", "given_up_at")
 def notices(email_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Notice]:
     """The state of each of these outbox emails (one query), by id; unknown ids are left
     out (an email never queued, or its row gone)."""
-    wanted = {pk for pk in email_ids if pk is not None}
-    if not wanted:
-        return {}
-    rows = OutboxEmail.objects.filter(pk__in=wanted).only(*NOTICE_FIELDS)
-    return {row.pk: notice_of(row) for row in rows}
+    return {row.pk: notice_of(row) for row in _rows(OutboxEmail, email_ids, NOTICE_FIELDS)}
 
 
 def text_notice_of(text: OutboxText) -> Notice:
@@ -106,8 +104,24 @@ def text_notice_of(text: OutboxText) -> Notice:
 
 def text_notices(text_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Notice]:
     """The state of each of these outbox texts (one query, none for no ids), by id."""
-    wanted = {pk for pk in text_ids if pk is not None}
+    fields = (*NOTICE_FIELDS, "next_attempt_at")
+    return {row.pk: text_notice_of(row) for row in _rows(OutboxText, text_ids, fields)}
+
+
+def _rows[Row: (OutboxEmail, OutboxText)](
+    model: type[Row], ids: Iterable[uuid.UUID | None], fields: tuple[str, ...]
+) -> list[Row]:
+    """`fields` of the rows of `model` with these ids (a statement of constant shape,
+    core.rows: the ORM's query cost a conversation page more than running it)."""
+    wanted = sorted({pk for pk in ids if pk is not None})
     if not wanted:
-        return {}
-    rows = OutboxText.objects.filter(pk__in=wanted).only(*NOTICE_FIELDS, "next_attempt_at")
-    return {row.pk: text_notice_of(row) for row in rows}
+        return []
+    found = columns_of(model, fields)
+    marks = ", ".join(["%s"] * len(wanted))
+    key = model._meta.pk
+    return fetch(
+        model,
+        f"WHERE {found.column('id')} IN ({marks})",
+        [key.get_db_prep_value(pk, connection) for pk in wanted],
+        only=fields,
+    )

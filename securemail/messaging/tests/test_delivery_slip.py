@@ -249,3 +249,40 @@ def test_the_conversation_page_queries_do_not_grow_with_the_number_of_recipients
     page = client.get(f"/m/{many.pk}/")
     assert len(_slips(page)[FROM_DOCTOR] or []) == 7
     assert text_of(page.content.decode()).count("xray.png: May 6 9:00 AM") == 7
+
+
+def test_markup_people_typed_shows_as_text_on_the_conversation_and_its_slip(
+    client: Any, doctor: User, patient: User
+) -> None:
+    # The cards and slips are written as markup in Python (views/cards.py): every value a
+    # person typed (names, a practice's name, the body) is escaped there.
+    User.objects.filter(pk=doctor.pk).update(full_name='Jane <img src=x onerror="alert(1)">')
+    User.objects.filter(pk=patient.pk).update(full_name="Pat <i>Smith</i>")
+    doctor.practice.name = "Smiles & <b>Co</b>"
+    doctor.practice.save()
+    doctor.refresh_from_db()
+    message = send_with_files(
+        doctor,
+        patient,
+        files={"x.png": XRAY},
+        body='<script>alert("body")</script>\nSecond line & more\n\nNext paragraph',
+    )
+
+    page = as_user(client, doctor).get(f"/m/{message.pk}/").content.decode()
+
+    for markup in ("<script>", "<img src=x", "<b>Co</b>", "<i>Smith</i>"):
+        assert markup not in page
+    assert (
+        '<div class="body"><p>&lt;script&gt;alert(&quot;body&quot;)&lt;/script&gt;<br>'
+        "Second line &amp; more</p>\n\n<p>Next paragraph</p>"
+    ) in page
+    assert "<strong>Dr. Jane &lt;img src=x onerror=&quot;alert(1)&quot;&gt;</strong>" in page
+    assert "· Smiles &amp; &lt;b&gt;Co&lt;/b&gt;" in page
+    assert "to Pat &lt;i&gt;Smith&lt;/i&gt; ·" in page
+    label = 'aria-label="Message from Dr. Jane &lt;img src=x onerror=&quot;alert(1)&quot;&gt;"'
+    assert label in page
+    # The slip's row names the recipient as typed (text_of unescapes the cell).
+    [[[name, *_]]] = [
+        rows for rows in _slips(as_user(client, doctor).get(f"/m/{message.pk}/")).values() if rows
+    ]
+    assert name == "Pat <i>Smith</i>"

@@ -25,3 +25,18 @@ def test_fetched_rows_are_the_orms_instances(doctor: User, patient: User, staff:
                 assert got == want, (model.__name__, field.name)
                 assert type(got) is type(want), (model.__name__, field.name)
     assert {m.pk for m in fetch(Message, "", [])} == {message.pk}
+
+
+def test_fetched_rows_with_only_some_fields_defer_the_rest_as_the_orm(
+    doctor: User, patient: User
+) -> None:
+    send_with_files(doctor, patient, files={"a.txt": b"one"})
+    wanted = ("sender", "size")
+    found = columns_of(Attachment, wanted)
+    [ours] = fetch(Attachment, f"ORDER BY {found.column('id')}", [], only=wanted)
+    [orm] = Attachment.objects.only(*wanted)
+    assert ours.get_deferred_fields() == orm.get_deferred_fields() != set()
+    assert "wrapped_key" in ours.get_deferred_fields()
+    for name in ("id", "sender_id", "size"):
+        assert getattr(ours, name) == getattr(orm, name)
+        assert type(getattr(ours, name)) is type(getattr(orm, name))

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateformat import DateFormat
@@ -28,6 +29,7 @@ from securemail.messaging.forms import ExpiryForm, ReplyForm
 from securemail.messaging.models import Message
 from securemail.messaging.paging import keyset_page
 from securemail.messaging.services.drafts import open_draft
+from securemail.messaging.views.cards import cards_html
 from securemail.messaging.views.common import (
     PAGE_SIZE,
     UNAVAILABLE_SUBJECT,
@@ -363,7 +365,7 @@ def _thread_context(
     return {
         "message": message,
         "items": items,
-        "cards": _thread_cards(user, items),
+        "cards_html": cards_html(_thread_cards(user, items), csrf_token=get_token(request)),
         "subject": items[0].content.subject,
         "delivery": own,
         "tools_message": tools,
