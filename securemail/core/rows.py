@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Field, Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 Converter = Callable[[Any, Any, Any], Any]
 
@@ -31,6 +33,7 @@ class Columns:
             f for f in model._meta.concrete_fields if not only or f.name in wanted
         ]
         self.names = [f.attname for f in self.fields]
+        self.deferred = len(self.fields) != len(model._meta.concrete_fields)
         self.sql = ", ".join(f"{self.table}.{quote(str(f.column))}" for f in self.fields)
         self.converters: list[tuple[int, list[Converter], Any]] = []
         for position, field in enumerate(self.fields):
@@ -49,7 +52,23 @@ class Columns:
         for position, found, column in self.converters:
             for convert in found:
                 row[position] = convert(row[position], column, connection)
-        return self.model.from_db(connection.alias, self.names, row)
+        if self.deferred or _has_init_receivers(self.model):
+            return self.model.from_db(connection.alias, self.names, row)
+        # What Model.from_db ends with (each field's value in the instance's dict, a state
+        # saying it came from this database), without Model.__init__'s generic argument
+        # handling: building some forty instances was a tenth of the conversation page.
+        new = self.model.__new__(self.model)
+        new.__dict__.update(zip(self.names, row, strict=True))
+        state = new._state = ModelState()
+        state.adding = False
+        state.db = connection.alias
+        return new
+
+
+def _has_init_receivers(model: type[Model]) -> bool:
+    """Whether anything listens for this model's instances being built (then they are built
+    by Model.__init__, which sends those signals)."""
+    return pre_init.has_listeners(model) or post_init.has_listeners(model)
 
 
 @cache

@@ -40,3 +40,20 @@ def test_fetched_rows_with_only_some_fields_defer_the_rest_as_the_orm(
     for name in ("id", "sender_id", "size"):
         assert getattr(ours, name) == getattr(orm, name)
         assert type(getattr(ours, name)) is type(getattr(orm, name))
+
+
+def test_fetched_rows_behave_as_loaded_instances(doctor: User, patient: User) -> None:
+    # Built without Model.__init__ (core.rows): still a row from this database, whose
+    # relations load and whose save() updates it.
+    message = send_with_files(doctor, patient, files={"a.txt": b"one"})
+    found = columns_of(Delivery)
+    [delivery] = fetch(Delivery, f"WHERE {found.column('message')} = %s", [message.pk.hex])
+    assert delivery._state.adding is False
+    assert delivery._state.db == "default"
+    assert delivery.recipient == patient
+    assert delivery.message == message
+    assert delivery == Delivery.objects.get(pk=delivery.pk)
+    delivery.archived_at = message.sent_at
+    delivery.save(update_fields=["archived_at"])
+    assert Delivery.objects.get(pk=delivery.pk).archived_at == message.sent_at
+    assert Delivery.objects.count() == 1
