@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from django.utils.dateformat import DateFormat
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -47,6 +49,14 @@ from securemail.practices import access as practices_access
 FOLDER_TITLES = {"inbox": "Inbox", "archive": "Archive", "sent": "Sent", "drafts": "Drafts"}
 
 
+@lru_cache(maxsize=16)
+def _names(_language: str | None) -> tuple[tuple[str, ...], str, str]:
+    """The months' abbreviations and AM/PM in the active language (`_language`, the cache's
+    key), translated once per process rather than once per page."""
+    months = ("", *(str(MONTHS_3[month]).title() for month in range(1, 13)))
+    return months, _("AM"), _("PM")
+
+
 class DateLabels:
     """What the date filter prints for "M j, Y g:i A" ("Nov 29, 2026 7:51 PM") and "M j",
     in the reader's time zone: spelled out, with the translated names looked up once per
@@ -55,8 +65,7 @@ class DateLabels:
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
         self.today = localtime(timezone.now(), zone).date()
-        self.months = ["", *(str(MONTHS_3[month]).title() for month in range(1, 13))]
-        self.am, self.pm = _("AM"), _("PM")
+        self.months, self.am, self.pm = _names(get_language())
 
     def moment(self, value: datetime) -> str:
         local = localtime(value, self.zone)
