@@ -404,3 +404,21 @@ def test_mailbox_page_query_count_does_not_grow_with_the_number_of_messages(
 
     assert many == few
     assert b"To patient 24" in client.get(path).content
+
+
+def test_the_conversation_pages_links_are_the_routes_addresses(
+    login: Any, doctor: User, patient: User
+) -> None:
+    # Reversed once per pattern (views.common.message_route), filled per message.
+    from django.urls import reverse
+
+    from securemail.messaging.views.common import THREAD_LINKS, TOOLS_LINKS, message_route
+
+    message = send(doctor, patient)
+    # The sender's page has the sender's tools; the recipient's, archive and delete.
+    page = login(doctor).get(f"/m/{message.pk}/").content.decode()
+    page += login(patient).get(f"/m/{message.pk}/").content.decode()
+    for name in (*THREAD_LINKS, *TOOLS_LINKS):
+        address = reverse(f"messaging:{name}", kwargs={"message_id": message.pk})
+        assert message_route(f"messaging:{name}", message.pk) == address
+        assert f'"{address}"' in page, name

@@ -96,6 +96,27 @@ def attachment_url(message_id: uuid.UUID, attachment_id: uuid.UUID) -> str:
     return _url_formats()[1].format(m=message_id, a=attachment_id)
 
 
+@lru_cache(maxsize=32)
+def _message_route(name: str) -> str:
+    return reverse(name, kwargs={"message_id": _ANY_ID}).replace(str(_ANY_ID), "{m}")
+
+
+def message_route(name: str, message_id: uuid.UUID) -> str:
+    """reverse(name, kwargs={"message_id": message_id}) for a route of one message (its
+    print, reply, archive... addresses), the pattern reversed once: the conversation page
+    links eight of them."""
+    return _message_route(name).format(m=message_id)
+
+
+# The conversation page's links, by the name its template uses.
+THREAD_LINKS = ("print", "export_pdf", "forward", "archive_toggle", "hide", "reply")
+TOOLS_LINKS = ("expiry", "delete")
+
+
+def message_links(message_id: uuid.UUID, names: tuple[str, ...]) -> dict[str, str]:
+    return {name: message_route(f"messaging:{name}", message_id) for name in names}
+
+
 UNAVAILABLE_SUBJECT = "(this message can't be shown)"
 
 

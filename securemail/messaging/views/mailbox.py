@@ -34,11 +34,14 @@ from securemail.messaging.services.drafts import open_draft
 from securemail.messaging.views.cards import cards_html
 from securemail.messaging.views.common import (
     PAGE_SIZE,
+    THREAD_LINKS,
+    TOOLS_LINKS,
     UNAVAILABLE_SUBJECT,
     ThreadItem,
     attachment_url,
     current_user,
     logger,
+    message_links,
     message_url,
     subject_or_placeholder,
     thread_items,
@@ -373,6 +376,8 @@ def _thread_context(
     tools = access.sender_tools_target(user, message, thread)
     return {
         "message": message,
+        "links": message_links(message.pk, THREAD_LINKS),
+        "tools_links": message_links(tools.pk, TOOLS_LINKS) if tools is not None else None,
         "items": items,
         "cards_html": cards_html(_thread_cards(user, items), csrf_token=get_token(request)),
         "subject": items[0].content.subject,
