@@ -153,15 +153,15 @@ def lines_html(rows: list[dict[str, Any]]) -> SafeString:
     )
 
 
-def _line_row(dates: DateLabels, line: Any) -> dict[str, Any]:
-    """_folder_row for a received line (access.MAILBOX_LINE's named row, no model)."""
+def _line_row(dates: DateLabels, line: access.MailboxLine) -> dict[str, Any]:
+    """_folder_row for a received line (access.MailboxLine's values, no model)."""
     message_id = line.message_id
     try:
         subject = open_subject_of(
             message_id=message_id,
-            sender_id=line.message__sender_id,
-            wrapped_key=line.message__wrapped_key,
-            subject_sealed=line.message__subject_sealed,
+            sender_id=line.sender_id,
+            wrapped_key=line.wrapped_key,
+            subject_sealed=line.subject_sealed,
         )
     except ContentUnavailable:
         logger.error("messaging: content of Message %s failed its integrity check", message_id)
@@ -169,24 +169,22 @@ def _line_row(dates: DateLabels, line: Any) -> dict[str, Any]:
     return {
         "unread": line.read_at is None,
         "who": User.display_name_of(
-            full_name=line.message__sender__full_name,
-            email=line.message__sender__email,
-            kind=line.message__sender__kind,
+            full_name=line.sender_full_name, email=line.sender_email, kind=line.sender_kind
         ),
-        "practice": line.message__sender__practice__name or "",
+        "practice": line.sender_practice or "",
         "href": message_url(message_id),
         "subject": subject,
-        "sent": dates.moment(line.message__sent_at),
-        "sent_compact": dates.compact(line.message__sent_at),
-        "expires": dates.day(line.message__expires_at),
+        "sent": dates.moment(line.message_sent_at),
+        "sent_compact": dates.compact(line.message_sent_at),
+        "expires": dates.day(line.expires_at),
     }
 
 
 def _received(request: HttpRequest, folder: str) -> HttpResponse:
     user = current_user(request)
-    queryset = access.inbox(user) if folder == "inbox" else access.archive(user)
+    lines = access.inbox(user) if folder == "inbox" else access.archive(user)
     page = keyset_page(
-        queryset, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
+        lines, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
     )
     dates = DateLabels(user.zone)
     rows = [_line_row(dates, line) for line in page.items]
