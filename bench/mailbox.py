@@ -449,7 +449,9 @@ class Worker:
         from securemail.messaging import access
 
         user = User.objects.get(pk=HOT_USER + 1)
-        sql, params = access.inbox(user)[: PAGE_SIZE + 1].query.sql_with_params()
+        # The statement the page runs for its first page (paging.keyset_page: a row more
+        # than the page, to know whether there is an older one).
+        sql, params = access.inbox(user).statement(limit=PAGE_SIZE + 1)
         explain = "EXPLAIN " if self.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
         with self.connection.cursor() as cursor:
             cursor.execute(explain + sql, params)
@@ -545,7 +547,7 @@ class Worker:
 
         user = User.objects.get(pk=HOT_USER + 1)
         edge = (page - 1) * PAGE_SIZE
-        rows = list(access.inbox(user)[edge - 1 : edge + 1])
+        rows = access.inbox(user).rows(limit=edge + 1)[edge - 1 :]
         assert len(rows) == 2, "the mailbox is shorter than the deep page"
         return _encode(rows[0]), rows[1].message_id
 

@@ -35,12 +35,7 @@ class Columns:
         self.names = [f.attname for f in self.fields]
         self.deferred = len(self.fields) != len(model._meta.concrete_fields)
         self.sql = ", ".join(f"{self.table}.{quote(str(f.column))}" for f in self.fields)
-        self.converters: list[tuple[int, list[Converter], Any]] = []
-        for position, field in enumerate(self.fields):
-            column = field.get_col(table)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                self.converters.append((position, found, column))
+        self.converters = converters_of(self.fields)
 
     def column(self, name: str) -> str:
         field = self.model._meta.get_field(name)
@@ -48,10 +43,7 @@ class Columns:
         return f"{self.table}.{connection.ops.quote_name(str(field.column))}"
 
     def instance(self, values: Sequence[Any]) -> Model:
-        row = list(values)
-        for position, found, column in self.converters:
-            for convert in found:
-                row[position] = convert(row[position], column, connection)
+        row = converted(values, self.converters)
         if self.deferred or _has_init_receivers(self.model):
             return self.model.from_db(connection.alias, self.names, row)
         # What Model.from_db ends with (each field's value in the instance's dict, a state
@@ -69,6 +61,31 @@ def _has_init_receivers(model: type[Model]) -> bool:
     """Whether anything listens for this model's instances being built (then they are built
     by Model.__init__, which sends those signals)."""
     return pre_init.has_listeners(model) or post_init.has_listeners(model)
+
+
+Converters = list[tuple[int, list[Converter], Any]]
+
+
+def converters_of(fields: "Sequence[Field[Any, Any]]") -> Converters:
+    """What turns the database's value of each of these fields (a row's columns, in this
+    order, of any tables) into what the field holds: Django's converters of the field and
+    of the backend in use, by position; positions that need none are left out."""
+    found: Converters = []
+    for position, field in enumerate(fields):
+        column = field.get_col(field.model._meta.db_table)
+        steps = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if steps:
+            found.append((position, steps, column))
+    return found
+
+
+def converted(values: Sequence[Any], converters: Converters) -> list[Any]:
+    """A row as the database returned it, with `converters` (converters_of) applied."""
+    row = list(values)
+    for position, steps, column in converters:
+        for convert in steps:
+            row[position] = convert(row[position], column, connection)
+    return row
 
 
 @cache

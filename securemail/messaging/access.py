@@ -1,21 +1,21 @@
 """The only way to read messages for a user. Anything out of reach is a 404."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Field, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from securemail.accounts.access import people_by_id
-from securemail.accounts.models import User
-from securemail.core.rows import columns_of, fetch
+from securemail.accounts.models import Practice, User
+from securemail.core.rows import Converters, columns_of, converted, converters_of, fetch
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
 from securemail.notifications.access import (
     Notice,
@@ -36,13 +36,14 @@ class NotTheSender(PermissionDenied):
 # The "visible to this user" rule: `user` sent the message, or has a delivery of it not
 # hidden, and it has not expired. It exists in three forms, each fast where it is used:
 # this queryset (single messages), the Python filter in _conversation (a whole thread
-# loaded by its keys) and the SQL of unread_count (the badge on every page, which counts
-# received ones only). test_visibility_rule.py pins all three to the same answers.
+# loaded by its keys) and the SQL of _received_rule (received ones only: the inbox and
+# archive, and the unread badge on every page). test_visibility_rule.py pins all three to
+# the same answers.
 
 
 def visible_messages(user: User) -> QuerySet[Message]:
     """Messages `user` sent or received (and did not hide), not yet expired (see the rule
-    above: its other forms are in _conversation and unread_count)."""
+    above: its other forms are in _conversation and _received_rule)."""
     # EXISTS, not a join with DISTINCT: no duplicate rows to remove, and PostgreSQL plans it
     # in a fraction of the time (DISTINCT over every selected column was 2 ms of planning).
     received = Delivery.objects.filter(message=OuterRef("pk"), recipient=user, hidden_at=None)
@@ -205,47 +206,180 @@ def own_delivery_in(user: User, message: Message, thread: list[Message]) -> Deli
     return own_delivery(user, message)
 
 
-# What a mailbox line shows, read as plain values: one named row per delivery (building
-# the delivery, message, sender and practice instances for 50 lines cost more than the
-# query; neither the body nor the people's other columns are read).
-MAILBOX_LINE = (
-    "pk",
-    "sent_at",
-    "read_at",
-    "message_id",
-    "message__sender_id",
-    "message__sent_at",
-    "message__expires_at",
-    "message__wrapped_key",
-    "message__subject_sealed",
-    "message__sender__full_name",
-    "message__sender__email",
-    "message__sender__kind",
-    "message__sender__practice__name",
-)
+# What a mailbox line shows, read as plain values: one row per delivery (building the
+# delivery, message, sender and practice instances for 50 lines cost more than the query;
+# neither the body nor the people's other columns are read).
+class MailboxLine(NamedTuple):
+    pk: int  # the delivery's
+    sent_at: datetime  # the delivery's (the keyset's order)
+    read_at: datetime | None
+    message_id: uuid.UUID
+    sender_id: int
+    message_sent_at: datetime
+    expires_at: datetime  # the message's
+    wrapped_key: bytes
+    subject_sealed: bytes
+    sender_full_name: str
+    sender_email: str
+    sender_kind: str
+    sender_practice: str | None  # the name of the sender's practice, if they have one
 
 
-def _received(user: User, *, archived: bool) -> QuerySet[Delivery, Any]:
+# Where each of MailboxLine's values comes from: (model, field), in its order.
+_LINE_COLUMNS: list[tuple[type[Model], str]] = [
+    (Delivery, "id"),
+    (Delivery, "sent_at"),
+    (Delivery, "read_at"),
+    (Delivery, "message"),
+    (Message, "sender"),
+    (Message, "sent_at"),
+    (Message, "expires_at"),
+    (Message, "wrapped_key"),
+    (Message, "subject_sealed"),
+    (User, "full_name"),
+    (User, "email"),
+    (User, "kind"),
+    (Practice, "name"),
+]
+
+
+def _received_rule(column: Callable[[str], str]) -> str:
+    """The received half of the visibility rule (see visible_messages) on a delivery's
+    columns (`column` names them): its recipient is the first parameter, not hidden, not
+    expired by the second. The mailbox's folders and the unread badge ask it."""
     return (
-        Delivery.objects.filter(
-            recipient=user,
-            hidden_at__isnull=True,
-            archived_at__isnull=not archived,
-            expires_at__gt=timezone.now(),
-        )
-        .order_by("-sent_at", "-id")
-        .values_list(*MAILBOX_LINE, named=True)
+        f"{column('recipient')} = %s AND {column('hidden_at')} IS NULL"
+        f" AND {column('expires_at')} > %s"
     )
 
 
-def inbox(user: User) -> QuerySet[Delivery, Any]:
-    """The user's inbox, newest first: named rows of MAILBOX_LINE's columns."""
-    return _received(user, archived=False)
+class ReceivedLines:
+    """A folder of received messages (the inbox, or the archive), newest first by the
+    delivery's (sent_at, id): MailboxLine rows, read by statements of constant text (a
+    paging.Keyset). Building this query with the ORM took longer than running it
+    (bench/served.py --profile inbox); the statement says what the queryset said:
+
+        Delivery.objects.filter(recipient=user, hidden_at=None, archived_at__isnull=not
+        archived, expires_at__gt=now).order_by("-sent_at", "-id"), its lines' columns
+        joined (message, sender; the sender's practice left-joined).
+
+    A page of it is one range scan of the folder's partial index (delivery_inbox or
+    delivery_archive: the statement names their conditions), stopped after the page; the
+    keyset bounds are written as paging._Ordered writes them."""
+
+    def __init__(self, user: User, *, archived: bool) -> None:
+        self.user = user
+        self.archived = archived
+        # When the folder is asked for, as a queryset's filter is.
+        self.now = timezone.now()
+
+    def rows(
+        self,
+        *,
+        limit: int | None,
+        older_than: tuple[datetime, str] | None = None,
+        newer_than: tuple[datetime, str] | None = None,
+    ) -> list[MailboxLine]:
+        sql, params = self.statement(limit=limit, older_than=older_than, newer_than=newer_than)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchall()
+        converters = _line_converters(connection.vendor)
+        if not converters:
+            return [MailboxLine._make(row) for row in found]
+        return [MailboxLine._make(converted(row, converters)) for row in found]
+
+    def statement(
+        self,
+        *,
+        limit: int | None,
+        older_than: tuple[datetime, str] | None = None,
+        newer_than: tuple[datetime, str] | None = None,
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters rows() runs (bench/mailbox.py explains the first page's).
+        ValueError or TypeError for a key whose id is not a delivery's (as the ORM)."""
+        sent_at = Delivery._meta.get_field("sent_at")
+        expires_at = Delivery._meta.get_field("expires_at")
+        params: list[Any] = [self.user.pk, expires_at.get_db_prep_value(self.now, connection)]
+        bound, tie = "", True
+        key = newer_than if newer_than is not None else older_than
+        if key is not None:
+            newer = newer_than is not None
+            moment, text = key
+            pk = _delivery_id(text)
+            # An id past the column's range, as the ORM takes it: past the last id, every
+            # row of that instant is older (no tie to break); before the first, every one
+            # is newer. Either way the same rows as the ORM's, without a value the driver
+            # refuses (SQLite's are 64-bit).
+            low, high = connection.ops.integer_field_range(Delivery._meta.pk.get_internal_type())
+            if (pk > high and not newer) or (pk < low and newer):
+                tie = False
+            pk = min(max(pk, low), high)
+            bound = "newer" if newer else "older"
+            at = sent_at.get_db_prep_value(moment, connection)
+            params += [at, at, pk] if tie else [at]
+        if limit is not None:
+            params.append(limit)
+        sql = _line_sql(connection.vendor, self.archived, bound, tie, limit is not None)
+        return sql, params
+
+    def __iter__(self) -> Iterator[MailboxLine]:
+        """Every line of the folder, newest first."""
+        return iter(self.rows(limit=None))
 
 
-def archive(user: User) -> QuerySet[Delivery, Any]:
+def _delivery_id(text: str) -> int:
+    value = Delivery._meta.pk.get_prep_value(text)
+    assert isinstance(value, int)
+    return value
+
+
+@cache
+def _line_converters(_vendor: str) -> Converters:
+    fields = [model._meta.get_field(name) for model, name in _LINE_COLUMNS]
+    assert all(isinstance(f, Field) for f in fields)  # columns, no reverse relations
+    return converters_of([f for f in fields if isinstance(f, Field)])
+
+
+@cache
+def _line_sql(_vendor: str, archived: bool, bound: str, tie: bool, limited: bool) -> str:
+    """ReceivedLines' statement: of the folder (`archived`), all of it or the rows older or
+    newer (`bound`) than a key (with the tie on its instant broken by id, or not), at
+    most a number of rows (`limited`) or all. Written once for each."""
+    deliveries, messages = columns_of(Delivery), columns_of(Message)
+    people, practices = columns_of(User), columns_of(Practice)
+    line = ", ".join(columns_of(model).column(name) for model, name in _LINE_COLUMNS)
+    d = deliveries.column
+    where = _received_rule(d) + f" AND {d('archived_at')} IS {'NOT ' if archived else ''}NULL"
+    order = "DESC"
+    if bound == "older":
+        where += f" AND {d('sent_at')} <= %s"
+        if tie:
+            where += f" AND NOT ({d('sent_at')} = %s AND {d('id')} >= %s)"
+    elif bound == "newer":
+        where += f" AND {d('sent_at')} >= %s"
+        if tie:
+            where += f" AND NOT ({d('sent_at')} = %s AND {d('id')} <= %s)"
+        order = "ASC"
+    return (
+        f"SELECT {line} FROM {deliveries.table}"  # noqa: S608
+        f" INNER JOIN {messages.table} ON {d('message')} = {messages.column('id')}"
+        f" INNER JOIN {people.table} ON {messages.column('sender')} = {people.column('id')}"
+        f" LEFT OUTER JOIN {practices.table}"
+        f" ON {people.column('practice')} = {practices.column('id')}"
+        f" WHERE {where} ORDER BY {d('sent_at')} {order}, {d('id')} {order}"
+        + (" LIMIT %s" if limited else "")
+    )
+
+
+def inbox(user: User) -> ReceivedLines:
+    """The user's inbox, newest first: MailboxLine rows."""
+    return ReceivedLines(user, archived=False)
+
+
+def archive(user: User) -> ReceivedLines:
     """The user's archive, newest first (rows as inbox's)."""
-    return _received(user, archived=True)
+    return ReceivedLines(user, archived=True)
 
 
 def sent(user: User) -> QuerySet[Message]:
@@ -265,24 +399,19 @@ def unread_count(user: User) -> int:
     plain SQL, because building that queryset cost ten times the indexed count itself."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _unread_sql(), [user.pk, connection.ops.adapt_datetimefield_value(timezone.now())]
+            _unread_sql(connection.vendor),
+            [user.pk, connection.ops.adapt_datetimefield_value(timezone.now())],
         )
         row = cursor.fetchone()
     return int(row[0])
 
 
-@lru_cache(maxsize=1)
-def _unread_sql() -> str:
-    columns = {f.name: str(f.column) for f in Delivery._meta.concrete_fields}
-
-    def column(name: str) -> str:
-        return connection.ops.quote_name(columns[name])
-
-    table = connection.ops.quote_name(Delivery._meta.db_table)
+@cache
+def _unread_sql(_vendor: str) -> str:
+    deliveries = columns_of(Delivery)
     return (
-        f"SELECT COUNT(*) FROM {table} WHERE {column('recipient')} = %s"  # noqa: S608
-        f" AND {column('read_at')} IS NULL AND {column('hidden_at')} IS NULL"
-        f" AND {column('expires_at')} > %s"
+        f"SELECT COUNT(*) FROM {deliveries.table} WHERE {_received_rule(deliveries.column)}"  # noqa: S608
+        f" AND {deliveries.column('read_at')} IS NULL"
     )
 
 

@@ -1,7 +1,8 @@
 """The "visible to this user" rule has three fast forms (messaging.access): the queryset
 behind access_message, the Python filter on a loaded conversation behind access_thread, and
-the SQL of unread_count (the received half of the rule). Each case below is asked of all
-three; a change to one form that the others don't share fails here."""
+the SQL of the received half of the rule (_received_rule: the inbox's lines and
+unread_count). Each case below is asked of all of them; a change to one form that the
+others don't share fails here."""
 
 from datetime import timedelta
 from typing import Any
@@ -67,9 +68,12 @@ def test_every_form_of_the_visibility_rule_gives_the_same_answer(
             "thread filter": _visible_in_thread(viewer, message),
         }
         counted = access.unread_count(viewer)
+        in_inbox = any(line.message_id == message.pk for line in access.inbox(viewer))
 
     assert answers == dict.fromkeys(answers, visible), case
     assert counted == (1 if unread else 0), case
+    # Received and visible (nothing is read or archived here).
+    assert in_inbox == (visible and viewer == patient), case
 
 
 def test_a_reply_in_a_thread_follows_the_rule_on_its_own(

@@ -17,7 +17,7 @@ from django.utils.dateformat import DateFormat
 from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
-from django.utils.translation import get_language
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -52,18 +52,11 @@ from securemail.practices import access as practices_access
 FOLDER_TITLES = {"inbox": "Inbox", "archive": "Archive", "sent": "Sent", "drafts": "Drafts"}
 
 
-@lru_cache(maxsize=16)
-def _names(_language: str | None) -> tuple[tuple[str, ...], str, str]:
-    """The months' abbreviations and AM/PM in the active language (`_language`, the cache's
-    key), translated once per process rather than once per page."""
-    months = ("", *(str(MONTHS_3[month]).title() for month in range(1, 13)))
-    return months, _("AM"), _("PM")
-
-
 class DateLabels:
     """What the date filter prints for "M j, Y g:i A" ("Nov 29, 2026 7:51 PM") and "M j",
     in the reader's time zone: spelled out, with the translated names looked up once per
-    page rather than for each of its 50 rows."""
+    language rather than for each of a page's 50 rows (or each page: a fifth of a
+    millisecond)."""
 
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
@@ -71,32 +64,45 @@ class DateLabels:
         self.months, self.am, self.pm = _names(get_language())
 
     def moment(self, value: datetime) -> str:
+        return self._moment(localtime(value, self.zone))
+
+    def moment_and_compact(self, value: datetime) -> tuple[str, str]:
+        """moment() and compact() of one value (put in the reader's zone once)."""
         local = localtime(value, self.zone)
-        return f"{self.months[local.month]} {local.day}, {local.year:04d} {self._clock(local)}"
+        return self._moment(local), self._compact(local)
 
     def day(self, value: datetime) -> str:
-        local = localtime(value, self.zone)
-        return f"{self.months[local.month]} {local.day}"
+        return self._day(localtime(value, self.zone))
 
     def full_day(self, value: datetime) -> str:
         """ "M j, Y"."""
-        local = localtime(value, self.zone)
-        return f"{self.months[local.month]} {local.day}, {local.year:04d}"
+        return self._full_day(localtime(value, self.zone))
 
     def compact(self, value: datetime) -> str:
         """What a mailbox row shows on a phone: "g:i A" for today, "M j" for this year,
         else "M j, Y"."""
-        local = localtime(value, self.zone)
-        if local.date() == self.today:
-            return self._clock(local)
-        if local.year == self.today.year:
-            return self.day(local)
-        return self.full_day(local)
+        return self._compact(localtime(value, self.zone))
 
     def short(self, value: datetime) -> str:
         """ "M j g:i A"."""
         local = localtime(value, self.zone)
         return f"{self.months[local.month]} {local.day} {self._clock(local)}"
+
+    def _moment(self, local: datetime) -> str:
+        return f"{self.months[local.month]} {local.day}, {local.year:04d} {self._clock(local)}"
+
+    def _day(self, local: datetime) -> str:
+        return f"{self.months[local.month]} {local.day}"
+
+    def _full_day(self, local: datetime) -> str:
+        return f"{self.months[local.month]} {local.day}, {local.year:04d}"
+
+    def _compact(self, local: datetime) -> str:
+        if local.date() == self.today:
+            return self._clock(local)
+        if local.year == self.today.year:
+            return self._day(local)
+        return self._full_day(local)
 
     def _clock(self, local: datetime) -> str:
         """ "g:i A"."""
@@ -106,7 +112,16 @@ class DateLabels:
     def moment_zone(self, value: datetime) -> str:
         """ "M j, Y g:i A T" (T: the zone's abbreviation, as the date filter prints it)."""
         local = localtime(value, self.zone)
-        return f"{self.moment(local)} {DateFormat(local).T()}"
+        return f"{self._moment(local)} {DateFormat(local).T()}"
+
+
+@lru_cache(maxsize=64)
+def _names(language: str | None) -> tuple[tuple[str, ...], str, str]:
+    """The months' abbreviations (from 1), "AM" and "PM" in `language`: translation
+    tables, the same for everyone."""
+    with override(language):
+        months = ("", *(str(MONTHS_3[month]).title() for month in range(1, 13)))
+        return months, _("AM"), _("PM")
 
 
 def _folder_row(
@@ -115,14 +130,15 @@ def _folder_row(
     """One mailbox line with every value ready to print: the template only reads dict keys
     (attribute lookups, {% url %} and date filters on model objects, for 50 rows, were most
     of the page's time)."""
+    sent, sent_compact = dates.moment_and_compact(message.sent_at)
     return {
         "unread": unread,
         "who": who,
         "practice": practice,
         "href": message_url(message.pk),
         "subject": subject_or_placeholder(message),
-        "sent": dates.moment(message.sent_at),
-        "sent_compact": dates.compact(message.sent_at),
+        "sent": sent,
+        "sent_compact": sent_compact,
         "expires": dates.day(message.expires_at),
     }
 
@@ -167,40 +183,39 @@ def lines_html(rows: list[dict[str, Any]]) -> SafeString:
     )
 
 
-def _line_row(dates: DateLabels, line: Any) -> dict[str, Any]:
-    """_folder_row for a received line (access.MAILBOX_LINE's named row, no model)."""
+def _line_row(dates: DateLabels, line: access.MailboxLine) -> dict[str, Any]:
+    """_folder_row for a received line (access.MailboxLine's values, no model)."""
     message_id = line.message_id
     try:
         subject = open_subject_of(
             message_id=message_id,
-            sender_id=line.message__sender_id,
-            wrapped_key=line.message__wrapped_key,
-            subject_sealed=line.message__subject_sealed,
+            sender_id=line.sender_id,
+            wrapped_key=line.wrapped_key,
+            subject_sealed=line.subject_sealed,
         )
     except ContentUnavailable:
         logger.error("messaging: content of Message %s failed its integrity check", message_id)
         subject = UNAVAILABLE_SUBJECT
+    sent, sent_compact = dates.moment_and_compact(line.message_sent_at)
     return {
         "unread": line.read_at is None,
         "who": User.display_name_of(
-            full_name=line.message__sender__full_name,
-            email=line.message__sender__email,
-            kind=line.message__sender__kind,
+            full_name=line.sender_full_name, email=line.sender_email, kind=line.sender_kind
         ),
-        "practice": line.message__sender__practice__name or "",
+        "practice": line.sender_practice or "",
         "href": message_url(message_id),
         "subject": subject,
-        "sent": dates.moment(line.message__sent_at),
-        "sent_compact": dates.compact(line.message__sent_at),
-        "expires": dates.day(line.message__expires_at),
+        "sent": sent,
+        "sent_compact": sent_compact,
+        "expires": dates.day(line.expires_at),
     }
 
 
 def _received(request: HttpRequest, folder: str) -> HttpResponse:
     user = current_user(request)
-    queryset = access.inbox(user) if folder == "inbox" else access.archive(user)
+    lines = access.inbox(user) if folder == "inbox" else access.archive(user)
     page = keyset_page(
-        queryset, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
+        lines, before=request.GET.get("before"), after=request.GET.get("after"), size=PAGE_SIZE
     )
     dates = DateLabels(user.zone)
     rows = [_line_row(dates, line) for line in page.items]
