@@ -113,6 +113,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer, with the commonest widgets' markup written in Python (core).
+FORM_RENDERER = "securemail.core.forms_renderer.QuickRenderer"
+
 # A web process keeps its database connection for DB_CONN_MAX_AGE seconds (production
 # default 60) rather than opening one per request: connecting cost an authenticated page
 # more than building it (bench/served.py). Health checks replace a connection the server

@@ -9,7 +9,6 @@ from securemail.accounts.models import User
 from securemail.accounts.notify import text_choice_refusal
 from securemail.accounts.validators import validate_new_password
 from securemail.core.limits import days, limits
-from securemail.core.widgets import QuickSelect
 
 
 class LoginForm(forms.Form):
@@ -85,7 +84,6 @@ class ProfileForm(forms.ModelForm):
         label="Time zone",
         help_text="Every date you see, and your quiet hours, are in this time zone.",
         error_messages={"invalid_choice": "Choose your time zone from the list."},
-        widget=QuickSelect,
     )
     quiet_hours_start = _quiet_hours_field(
         "Quiet hours for text messages: from",
@@ -98,7 +96,7 @@ class ProfileForm(forms.ModelForm):
     )
     # Choices and help come from the limit (see __init__).
     default_expiry_days = forms.TypedChoiceField(
-        label="Delete my messages for everyone after", coerce=int, widget=QuickSelect
+        label="Delete my messages for everyone after", coerce=int
     )
 
     class Meta:

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from securemail.accounts.models import User, normalize_email
 from securemail.core.limits import days, limits
-from securemail.core.widgets import QuickSelect
 from securemail.messaging import index
 from securemail.messaging.services.recipients import RoleCheck
 from securemail.onboarding.models import RecipientRole
@@ -145,11 +144,7 @@ class ComposeForm(RecipientsMixin):
     )
     # Choices, help and error text come from the limit (see __init__).
     expiry_days = forms.TypedChoiceField(
-        label="Delete for everyone after",
-        coerce=int,
-        required=False,
-        empty_value=None,
-        widget=QuickSelect,
+        label="Delete for everyone after", coerce=int, required=False, empty_value=None
     )
     client_token = forms.UUIDField(widget=forms.HiddenInput)
     draft = forms.UUIDField(widget=forms.HiddenInput, required=False)
