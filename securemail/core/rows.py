@@ -154,8 +154,8 @@ class Insert:
         self.model = model
         self.pk: Field[Any, Any] | None = None
         given = {**dict.fromkeys(shared, "shared"), **dict.fromkeys(each, "each")}
-        if len(given) != len(shared) + len(each) or not each:
-            raise ValueError("Name each column once, with at least one per row.")
+        if len(given) != len(shared) + len(each):
+            raise ValueError("Name each column once.")
         # Constant defaults (one value for all rows) and callable ones (called per row).
         self.fixed: list[tuple[Field[Any, Any], Any]] = []
         self.called: list[Field[Any, Any]] = []
@@ -208,6 +208,13 @@ class Insert:
         )
         if connection.vendor == "postgresql":
             names = [f"c{n}" for n in range(len(self.row_fields))]
+            # One row, with nothing per row: its values alone.
+            self.one = (
+                f"{self.head}SELECT "
+                + ", ".join(f"%s::{_cast(f)}" for f in self.scalar_fields)
+                + self.tail
+                + self.returning
+            )
             self.sql = (
                 f"{self.head}SELECT "  # noqa: S608
                 + ", ".join(
@@ -236,6 +243,8 @@ class Insert:
         order, when it gives them (an auto-incremented key; none with `conflict`)."""
         if not rows:
             return []
+        if not self.row_fields and len(rows) != 1:
+            raise ValueError("Without a column per row, insert one row.")
         scalars = [
             *(f.get_db_prep_save(v, connection) for f, v in zip(self.shared, shared, strict=True)),
             *self.fixed_values,
@@ -250,7 +259,11 @@ class Insert:
         keys: list[Any] = []
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute(self.sql, [*scalars, *map(list, zip(*prepared, strict=True))])
+                if not self.row_fields:
+                    cursor.execute(self.one, scalars)
+                else:
+                    arrays = map(list, zip(*prepared, strict=True))
+                    cursor.execute(self.sql, [*scalars, *arrays])
                 if self.returning:
                     keys = [r[0] for r in cursor.fetchall()]
             else:
@@ -310,19 +323,25 @@ def insert(
 
 
 def insert_objects(objects: Sequence[Model], *, shared: Sequence[str] = ()) -> None:
-    """Insert model instances (of one model, not yet saved) as `Insert` does: every
-    concrete column from the instances (`shared` ones read from the first, the same in
-    all), none from defaults. Sets an auto-incremented key on each, and marks them saved
-    (as the ORM's save and bulk_create do)."""
+    """Insert model instances (of one model, not yet saved) as `Insert` does, in place of
+    their save() or bulk_create(): every concrete column from the instances (`shared` ones,
+    by attname, the same in all: ValueError otherwise), none from defaults; a single
+    instance's all as shared values. Sets an auto-incremented key on each, and marks them
+    saved (as the ORM's save and bulk_create do)."""
     if not objects:
         return
     model = type(objects[0])
     meta = model._meta
     auto = meta.pk if meta.pk.get_internal_type().endswith("AutoField") else None
-    each = tuple(
-        f.attname for f in meta.concrete_fields if f.attname not in shared and f is not auto
-    )
+    columns = [f.attname for f in meta.concrete_fields if f is not auto]
+    if len(objects) == 1:
+        shared = columns
+    each = tuple(name for name in columns if name not in shared)
     first = objects[0]
+    for obj in objects[1:]:
+        for name in shared:
+            if getattr(obj, name) != getattr(first, name):
+                raise ValueError(f"The objects differ in {name}, given as shared.")
     keys = insert(
         model,
         shared={name: getattr(first, name) for name in shared},
