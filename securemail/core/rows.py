@@ -354,3 +354,13 @@ def insert_objects(objects: Sequence[Model], *, shared: Sequence[str] = ()) -> N
             setattr(obj, auto.attname, keys[position])
         obj._state.adding = False
         obj._state.db = alias
+
+
+def among(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`column IN (values)` as SQL whose text doesn't depend on the values (PostgreSQL: `=
+    ANY` of one array) or only on their number (SQLite), with its parameters. `values`
+    must be what the column holds in the database (prepared by the caller where its field
+    converts them)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)

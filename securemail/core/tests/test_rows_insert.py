@@ -105,3 +105,42 @@ def test_columns_are_named_once_and_exist() -> None:
         rows.Insert(ContentType, shared=("model",), each=("model",))
     with pytest.raises(ValueError, match="no column"):
         rows.Insert(ContentType, shared=(), each=("nothing",))
+
+
+def test_objects_are_inserted_given_their_keys_and_marked_saved() -> None:
+    one = ContentType(app_label="rows_test", model="single")
+    many = [ContentType(app_label="rows_test", model=f"m{n}") for n in range(3)]
+
+    rows.insert_objects([one])
+    rows.insert_objects(many, shared=("app_label",))
+
+    stored = list(ContentType.objects.filter(app_label="rows_test").order_by("pk"))
+    assert [(t.pk, t.model) for t in stored] == [(t.pk, t.model) for t in [one, *many]]
+    assert all(t.pk is not None and not t._state.adding for t in [one, *many])
+    # Saved: a later save() updates the row.
+    one.model = "renamed"
+    one.save()
+    assert ContentType.objects.filter(app_label="rows_test", model="renamed").count() == 1
+
+
+def test_objects_that_differ_in_a_shared_column_are_refused() -> None:
+    differing = [ContentType(app_label="a", model="x"), ContentType(app_label="b", model="y")]
+    with pytest.raises(ValueError, match="app_label"):
+        rows.insert_objects(differing, shared=("app_label",))
+    assert not ContentType.objects.filter(model__in=["x", "y"]).exists()
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_among_matches_the_orms_in(count: int) -> None:
+    _types(4)
+    wanted = [f"model{n}" for n in range(count)]
+    column = rows.columns_of(ContentType).column("model")
+    where, params = rows.among(column, wanted)
+
+    found = rows.fetch(ContentType, f"WHERE {where} AND app_label = %s", [*params, "rows_test"])
+
+    assert {t.model for t in found} == set(
+        ContentType.objects.filter(model__in=wanted, app_label="rows_test").values_list(
+            "model", flat=True
+        )
+    )
