@@ -18,6 +18,7 @@ from securemail.contacts.access import active_count, restorable_since
 from securemail.contacts.details import Details, seal_details
 from securemail.contacts.models import Contact
 from securemail.core.limits import limits
+from securemail.core.rows import insert
 
 
 class ContactError(Exception):
@@ -138,21 +139,15 @@ def record_exchange(*, sender: User, recipients: Iterable[User], at: datetime) -
     # One statement whatever the number of people: new rows are inserted, existing ones
     # (also one added by hand, now known as this account's address) get the account and the
     # time; whether a contact is deleted is left as it is.
-    Contact.objects.bulk_create(
-        [
-            Contact(
-                owner=owner,
-                email=other.email,
-                person=other,
-                last_exchanged_at=at,
-                created_at=at,
-                updated_at=at,
-            )
-            for owner, other in pairs
-        ],
-        update_conflicts=True,
-        unique_fields=["owner", "email"],
-        update_fields=["person", "last_exchanged_at"],
+    # Not the ORM's bulk_create: building its insert cost more than running it (core.rows).
+    # The other columns take their defaults, as a new Contact's do (no key, not deleted).
+    insert(
+        Contact,
+        shared={"last_exchanged_at": at, "created_at": at, "updated_at": at},
+        each=("owner_id", "email", "person_id"),
+        rows=[(owner.pk, other.email, other.pk) for owner, other in pairs],
+        conflict=("owner", "email"),
+        update=("person", "last_exchanged_at"),
     )
 
 

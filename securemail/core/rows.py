@@ -108,3 +108,259 @@ def fetch(
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {found.sql} FROM {found.table} {tail}", params)  # noqa: S608
         return [found.instance(row) for row in cursor.fetchall()]
+
+
+# Rows into a table, by one statement of constant text.
+# --------------------------------------------------------------------------------------
+
+# Rows per SQLite statement at most (one placeholder per value; Django batches as much).
+SQLITE_ROWS = 500
+
+
+def _cast(field: "Field[Any, Any]") -> str:
+    """The PostgreSQL type a value of `field` is cast to: without its length (an explicit
+    cast to varchar(n) would cut a longer value short, where the column refuses it)."""
+    return str(field.db_type(connection)).split("(")[0]
+
+
+class Insert:
+    """INSERT of `model`'s rows in one statement whose text depends only on what is given,
+    not on the values: `shared` columns take one value for every row (passed once on
+    PostgreSQL), `each` columns one per row; every other concrete column takes its field's
+    default, as the ORM's insert would (a callable default, such as a UUID key, is called
+    for each row), except an auto-incremented key, which the database assigns.
+
+    PostgreSQL: `INSERT ... SELECT <shared>, <each> FROM unnest(<one array per each
+    column>) WITH ORDINALITY ... ORDER BY n`, the same text whatever the number of rows.
+    SQLite: `INSERT ... VALUES (...), (...)`, one text per number of rows (kept), in
+    statements of at most SQLITE_ROWS rows and the connection's variable limit.
+
+    `conflict` names the fields of a unique constraint: a row that conflicts is left alone,
+    or has the `update` fields set to its new values (ON CONFLICT ... DO UPDATE). Values go
+    through each field's own get_db_prep_save, as the ORM's do. No signals, no pre_save
+    (fields with auto_now are refused)."""
+
+    def __init__(
+        self,
+        model: type[Model],
+        *,
+        shared: Sequence[str],
+        each: Sequence[str],
+        conflict: Sequence[str] = (),
+        update: Sequence[str] = (),
+    ) -> None:
+        meta = model._meta
+        quote = connection.ops.quote_name
+        self.model = model
+        self.pk: Field[Any, Any] | None = None
+        given = {**dict.fromkeys(shared, "shared"), **dict.fromkeys(each, "each")}
+        if len(given) != len(shared) + len(each):
+            raise ValueError("Name each column once.")
+        # Constant defaults (one value for all rows) and callable ones (called per row).
+        self.fixed: list[tuple[Field[Any, Any], Any]] = []
+        self.called: list[Field[Any, Any]] = []
+        fields = {f.name: f for f in meta.concrete_fields} | {
+            f.attname: f for f in meta.concrete_fields
+        }
+        unknown = set(given) - set(fields)
+        if unknown:
+            raise ValueError(f"{model.__name__} has no column {sorted(unknown)}")
+        # In the order given: the values come in that order.
+        self.shared = [fields[name] for name in shared]
+        self.each = [fields[name] for name in each]
+        named = {f.name for f in (*self.shared, *self.each)}
+        for field in meta.concrete_fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                raise ValueError(f"{field} is set by pre_save: insert it through the ORM")
+            if field.name in named:
+                continue
+            if field.primary_key and field.get_internal_type().endswith("AutoField"):
+                self.pk = field
+            elif field.has_default() and callable(field.default):
+                self.called.append(field)
+            else:
+                self.fixed.append((field, field.get_default()))
+        # In the statement: the shared values, the fixed defaults, then one per row.
+        self.row_fields = [*self.each, *self.called]
+        self.scalar_fields = [*self.shared, *(f for f, _ in self.fixed)]
+        self.fixed_values = [f.get_db_prep_save(value, connection) for f, value in self.fixed]
+        ordered = [*self.scalar_fields, *self.row_fields]
+        self.head = (
+            f"INSERT INTO {quote(meta.db_table)} "
+            f"({', '.join(quote(str(f.column)) for f in ordered)}) "
+        )
+        self.tail = ""
+        if conflict:
+            keys = ", ".join(quote(str(fields[name].column)) for name in conflict)
+            if update:
+                sets = ", ".join(
+                    f"{quote(c)} = EXCLUDED.{quote(c)}"
+                    for c in (str(fields[name].column) for name in update)
+                )
+                self.tail = f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+            else:
+                self.tail = f" ON CONFLICT ({keys}) DO NOTHING"
+        elif update:
+            raise ValueError("`update` needs the `conflict` it resolves.")
+        # The keys the database gives (not with `conflict`: RETURNING then leaves rows out).
+        self.returning = (
+            f" RETURNING {quote(str(self.pk.column))}" if self.pk and not conflict else ""
+        )
+        if connection.vendor == "postgresql":
+            names = [f"c{n}" for n in range(len(self.row_fields))]
+            # One row, with nothing per row: its values alone.
+            self.one = (
+                f"{self.head}SELECT "
+                + ", ".join(f"%s::{_cast(f)}" for f in self.scalar_fields)
+                + self.tail
+                + self.returning
+            )
+            self.sql = (
+                f"{self.head}SELECT "  # noqa: S608
+                + ", ".join(
+                    [f"%s::{_cast(f)}" for f in self.scalar_fields] + [f"r.{n}" for n in names]
+                )
+                + " FROM unnest("
+                + ", ".join(f"%s::{_cast(f)}[]" for f in self.row_fields)
+                + f") WITH ORDINALITY AS r({', '.join(names)}, n) ORDER BY r.n"
+                + self.tail
+                + self.returning
+            )
+        self._values: dict[int, str] = {}
+
+    def _sqlite_sql(self, count: int) -> str:
+        found = self._values.get(count)
+        if found is None:
+            row = "(" + ", ".join(["%s"] * (len(self.scalar_fields) + len(self.row_fields))) + ")"
+            found = self._values[count] = (
+                f"{self.head}VALUES {', '.join([row] * count)}{self.tail}{self.returning}"
+            )
+        return found
+
+    def run(self, shared: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """Insert `rows` (values of the `each` columns, in order) with `shared` (values of
+        the `shared` columns). Returns the keys the database gave the rows, in the rows'
+        order, when it gives them (an auto-incremented key; none with `conflict`)."""
+        if not rows:
+            return []
+        if not self.row_fields and len(rows) != 1:
+            raise ValueError("Without a column per row, insert one row.")
+        scalars = [
+            *(f.get_db_prep_save(v, connection) for f, v in zip(self.shared, shared, strict=True)),
+            *self.fixed_values,
+        ]
+        prepared = [
+            [
+                *(f.get_db_prep_save(v, connection) for f, v in zip(self.each, row, strict=True)),
+                *(f.get_db_prep_save(f.get_default(), connection) for f in self.called),
+            ]
+            for row in rows
+        ]
+        keys: list[Any] = []
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                if not self.row_fields:
+                    cursor.execute(self.one, scalars)
+                else:
+                    arrays = map(list, zip(*prepared, strict=True))
+                    cursor.execute(self.sql, [*scalars, *arrays])
+                if self.returning:
+                    keys = [r[0] for r in cursor.fetchall()]
+            else:
+                width = len(scalars) + len(self.row_fields)
+                step = max(
+                    1, min(SQLITE_ROWS, (connection.features.max_query_params or 999) // width)
+                )
+                for start in range(0, len(prepared), step):
+                    chunk = prepared[start : start + step]
+                    cursor.execute(
+                        self._sqlite_sql(len(chunk)),
+                        [value for row in chunk for value in (*scalars, *row)],
+                    )
+                    if self.returning:
+                        keys.extend(sorted(r[0] for r in cursor.fetchall()))
+        # Each database hands out ascending keys in the order it inserts the rows (the
+        # order of ORDER BY n, or of VALUES), whatever order RETURNING lists them in.
+        return sorted(keys) if connection.vendor == "postgresql" else keys
+
+
+@cache
+def inserter(
+    model: type[Model],
+    shared: tuple[str, ...],
+    each: tuple[str, ...],
+    conflict: tuple[str, ...] = (),
+    update: tuple[str, ...] = (),
+    *,
+    _vendor: str,
+) -> Insert:
+    """The `Insert` of these columns for the database in use (kept: its text is built
+    once)."""
+    return Insert(model, shared=shared, each=each, conflict=conflict, update=update)
+
+
+def insert(
+    model: type[Model],
+    *,
+    shared: dict[str, Any],
+    each: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    conflict: Sequence[str] = (),
+    update: Sequence[str] = (),
+) -> list[Any]:
+    """Insert `rows` of `model` by a statement of constant text (`Insert`): `shared` maps
+    columns to the one value every row takes, `each` names the columns whose values each
+    row of `rows` holds. Returns the database's keys in the rows' order (an
+    auto-incremented key, without `conflict`)."""
+    return inserter(
+        model,
+        tuple(shared),
+        tuple(each),
+        tuple(conflict),
+        tuple(update),
+        _vendor=connection.vendor,
+    ).run(list(shared.values()), rows)
+
+
+def insert_objects(objects: Sequence[Model], *, shared: Sequence[str] = ()) -> None:
+    """Insert model instances (of one model, not yet saved) as `Insert` does, in place of
+    their save() or bulk_create(): every concrete column from the instances (`shared` ones,
+    by attname, the same in all: ValueError otherwise), none from defaults; a single
+    instance's all as shared values. Sets an auto-incremented key on each, and marks them
+    saved (as the ORM's save and bulk_create do)."""
+    if not objects:
+        return
+    model = type(objects[0])
+    meta = model._meta
+    auto = meta.pk if meta.pk.get_internal_type().endswith("AutoField") else None
+    columns = [f.attname for f in meta.concrete_fields if f is not auto]
+    if len(objects) == 1:
+        shared = columns
+    each = tuple(name for name in columns if name not in shared)
+    first = objects[0]
+    for obj in objects[1:]:
+        for name in shared:
+            if getattr(obj, name) != getattr(first, name):
+                raise ValueError(f"The objects differ in {name}, given as shared.")
+    keys = insert(
+        model,
+        shared={name: getattr(first, name) for name in shared},
+        each=each,
+        rows=[[getattr(obj, name) for name in each] for obj in objects],
+    )
+    alias = connection.alias
+    for position, obj in enumerate(objects):
+        if auto is not None:
+            setattr(obj, auto.attname, keys[position])
+        obj._state.adding = False
+        obj._state.db = alias
+
+
+def among(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+    """`column IN (values)` as SQL whose text doesn't depend on the values (PostgreSQL: `=
+    ANY` of one array) or only on their number (SQLite), with its parameters. `values`
+    must be what the column holds in the database (prepared by the caller where its field
+    converts them)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(values)]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
