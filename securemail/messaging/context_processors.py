@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -6,7 +7,7 @@ from django.utils.functional import SimpleLazyObject
 
 from securemail.accounts.models import User
 from securemail.messaging import access
-from securemail.messaging.quota import storage_use
+from securemail.messaging.quota import storage_and_unread
 
 
 def mailbox(request: HttpRequest) -> dict[str, Any]:
@@ -14,11 +15,28 @@ def mailbox(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     context: dict[str, Any] = {
-        "mailbox_unread": access.unread_count(user),
         "attachment_max_bytes": settings.SECUREMAIL_MAX_ATTACHMENT_BYTES,
     }
     if isinstance(user, User) and not user.is_operator:
-        # The storage quota in the menu and on the profile page: one query, made only when
-        # a template draws it (not for htmx fragments), once per request.
-        context["storage"] = SimpleLazyObject(lambda: storage_use(user))
+        # The unread badge and the storage quota (the menu; the profile page): one statement
+        # for both, made only when a template draws either (not for htmx fragments), once
+        # per request.
+        figures = _Once(lambda: storage_and_unread(user))
+        context["mailbox_unread"] = SimpleLazyObject(lambda: figures()[1])
+        context["storage"] = SimpleLazyObject(lambda: figures()[0])
+    else:
+        context["mailbox_unread"] = SimpleLazyObject(lambda: access.unread_count(user))
     return context
+
+
+class _Once[T]:
+    """`make()`'s result, made on the first call."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self.make = make
+        self.made: list[T] = []
+
+    def __call__(self) -> T:
+        if not self.made:
+            self.made.append(self.make())
+        return self.made[0]

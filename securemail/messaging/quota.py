@@ -23,6 +23,7 @@ from django.utils import timezone
 from securemail.accounts.models import User
 from securemail.billing import entitlements
 from securemail.core.text import human_size
+from securemail.messaging.access import unread_sql
 from securemail.messaging.models import Attachment
 
 
@@ -71,6 +72,25 @@ def storage_use(user: User) -> StorageUse:
             cursor.execute(f"SELECT {_used_sql()}", [user.pk, now])
             (used,) = cursor.fetchone()
     return StorageUse(used=int(used), quota=entitlements.storage_quota_of(user, held))
+
+
+def storage_and_unread(user: User) -> tuple[StorageUse, int]:
+    """storage_use(user) and access.unread_count(user) in one statement: the menu of every
+    page shows both (one round trip, and one statement for the database to run, fewer)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    both = f"{_used_sql()}, ({unread_sql()})"
+    held = None
+    with connection.cursor() as cursor:
+        if entitlements.has_paid_plan(user):
+            cursor.execute(
+                f"SELECT {both}, {entitlements.held_plan_sql()}",
+                [user.pk, now, user.pk, now, user.pk],
+            )
+            used, unread, held = cursor.fetchone()
+        else:
+            cursor.execute(f"SELECT {both}", [user.pk, now, user.pk, now])
+            used, unread = cursor.fetchone()
+    return StorageUse(used=int(used), quota=entitlements.storage_quota_of(user, held)), int(unread)
 
 
 @lru_cache(maxsize=1)

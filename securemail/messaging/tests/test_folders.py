@@ -261,6 +261,9 @@ def test_inbox_queries_do_not_grow_with_the_mailbox_or_the_page(
     for n in range(5):
         send(doctor if n % 2 else other_doctor, patient, staff, subject=f"Message {n:03d}")
     few = queries_for(client, "/")
+    # A patient's inbox: the session, the account, the page's lines, the failed-payment
+    # banner, and the menu's unread badge and storage meter in one statement.
+    assert few == 5
 
     _mailbox_of(115, staff, patient)
     first = client.get("/")
