@@ -137,15 +137,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
         ),
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DB_PREPARED_STATEMENTS", True
-):
-    # Parameters bound by the server, and a statement run five times on a connection kept
-    # prepared: PostgreSQL then plans it once, not on every request (its planning was most
-    # of the database's CPU for a page: the inbox 4.6 -> 1.2 ms, bench/served.py). Off for a
-    # pooler in transaction mode that can't keep prepared statements.
+# PostgreSQL: parameters bound by the server, and this project's statements of constant text
+# kept prepared (core.rows.kept_prepared): planned once per connection, not on every request
+# (their planning was most of the database's CPU for a page: the inbox 4.6 -> 1.2 ms,
+# bench/served.py). The ORM's queries are planned each time (prepare_threshold None, as
+# Django's default). Off for a pooler in transaction mode that can't keep them.
+SECUREMAIL_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=5
+        server_side_binding=SECUREMAIL_PREPARED_STATEMENTS, prepare_threshold=None
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -18,7 +18,7 @@ from securemail.accounts.models import (
     User,
 )
 from securemail.core import tokens
-from securemail.core.rows import columns_of
+from securemail.core.rows import columns_of, kept_prepared
 
 
 def session_user(user_id: int) -> User | None:
@@ -34,7 +34,7 @@ def people_by_id(user_ids: Iterable[int]) -> dict[int, User]:
     if not ids:
         return {}
     users, practices = columns_of(User), columns_of(Practice)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         cursor.execute(f"{_people_sql(connection.vendor)} IN ({', '.join(['%s'] * len(ids))})", ids)
         rows = cursor.fetchall()
     width = len(users.fields)

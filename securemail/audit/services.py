@@ -15,7 +15,7 @@ from securemail.audit.chain import chain_key
 from securemail.audit.events import Event
 from securemail.audit.models import AuditEvent, AuditHead, AuditRecipient
 from securemail.core.http import current_client_ip
-from securemail.core.rows import insert
+from securemail.core.rows import insert, kept_prepared
 
 GENESIS = "0" * 64
 
@@ -145,7 +145,7 @@ def record_each(
             for pk, (practice_id, target, prev, entry_hash) in zip(ids, chained, strict=True)
         ]
         _index_recipients(ids, data)
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, kept_prepared():
             cursor.execute(_head_sql()["move"], [ids[-1], prev_hash, head.pk])
     return written
 
@@ -186,7 +186,7 @@ def _locked_head() -> AuditHead:
     """The head row, locked for this transaction (created on the first append, from the
     newest entry if there are entries already). One query once the head exists: every
     audited action pays for this lock."""
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         cursor.execute(_head_sql()["lock"], [1])
         row = cursor.fetchone()
     if row is not None:

@@ -9,6 +9,7 @@ from django.http import Http404
 
 from securemail.accounts.models import User
 from securemail.billing.models import Invoice, Subscription
+from securemail.core.rows import kept_prepared
 
 LIVE = [Subscription.Status.PENDING, Subscription.Status.ACTIVE]
 
@@ -39,7 +40,7 @@ def payment_problem(user: User) -> Subscription | None:
     # Asked on every page: the newest plan's end reason alone first, in one statement of
     # constant text (0.1 ms; the ORM took 0.75 ms to build it), the whole row (and the
     # member's plan) only when a payment failed.
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         cursor.execute(_newest_plan_sql(), [user.pk, user.pk, Subscription.Status.PENDING])
         newest = cursor.fetchall()
     if not newest or newest[0][1] != Subscription.EndReason.PAYMENT_FAILED:

@@ -20,6 +20,7 @@ from securemail.accounts.models import User
 from securemail.billing import plans
 from securemail.billing.models import Subscription
 from securemail.core.limits import limits
+from securemail.core.rows import kept_prepared
 
 
 class Feature(StrEnum):
@@ -79,7 +80,7 @@ def storage_quota(user: User) -> int:
     """Bytes of attachments `user` may keep (what counts: securemail.messaging.quota)."""
     held = None
     if has_paid_plan(user):
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, kept_prepared():
             cursor.execute(f"SELECT {held_plan_sql()}", [user.pk])
             held = cursor.fetchone()[0]
     return storage_quota_of(user, held)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Field, Model
 from django.db.models.base import ModelState
@@ -106,7 +107,7 @@ def fetch(
     the caller's constant text (WHERE, ORDER BY) naming columns through `columns_of`. With
     `only`, just those fields (and the primary key) are read, the others deferred."""
     found = columns_of(model, only)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         cursor.execute(f"SELECT {found.sql} FROM {found.table} {tail}", params)  # noqa: S608
         return [found.instance(row) for row in cursor.fetchall()]
 
@@ -258,7 +259,7 @@ class Insert:
             for row in rows
         ]
         keys: list[Any] = []
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, kept_prepared():
             if connection.vendor == "postgresql":
                 if not self.row_fields:
                     cursor.execute(self.one, scalars)
@@ -368,23 +369,24 @@ def among(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
 
 
 @contextmanager
-def planned_each_time() -> Iterator[None]:
-    """Statements run inside are never kept prepared (PostgreSQL, settings'
-    DB_PREPARED_STATEMENTS): the server plans each with its parameters' values. For a
-    statement whose best plan depends on them, where a prepared statement's generic plan,
-    made without them, is far slower (the search's union of a branch per day: 0.3 s with the
-    generic plan on the 1M-message benchmark)."""
-    if connection.vendor != "postgresql":
+def kept_prepared() -> Iterator[None]:
+    """Statements run inside are prepared by PostgreSQL at their first run and kept for the
+    connection's life: planned once, not on every request (their planning was most of the
+    database's CPU for a page, bench/served.py). Only for this project's statements of
+    constant text whose best plan doesn't depend on their values (a key, an owner's rows
+    in index order): a prepared statement soon runs a generic plan, made without the
+    values, which for the ORM's queries (an IN list of 50 ids, an OR) was up to six times
+    slower on the 1M-message benchmark; those, and everything outside, are planned each
+    time. A no-op on SQLite and with DB_PREPARED_STATEMENTS off (a pooler in transaction
+    mode can't keep them)."""
+    if connection.vendor != "postgresql" or not settings.SECUREMAIL_PREPARED_STATEMENTS:
         yield
         return
     connection.ensure_connection()
     raw = connection.connection
-    if raw is None or getattr(raw, "prepare_threshold", None) is None:
-        yield
-        return
-    threshold = raw.prepare_threshold
-    raw.prepare_threshold = None
+    before = raw.prepare_threshold
+    raw.prepare_threshold = 0
     try:
         yield
     finally:
-        raw.prepare_threshold = threshold
+        raw.prepare_threshold = before

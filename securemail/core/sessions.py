@@ -13,6 +13,8 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
+from securemail.core.rows import kept_prepared
+
 
 class SessionStore(db.SessionStore):
     # (Django's engine's own reader, not in the type stubs.)
@@ -21,7 +23,7 @@ class SessionStore(db.SessionStore):
             self._session_key = None
             return None
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, kept_prepared():
             cursor.execute(_load_sql(connection.vendor), [self.session_key, now])
             row = cursor.fetchone()
         if row is None:

@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from securemail.accounts.access import people_by_id
 from securemail.accounts.models import Practice, User
-from securemail.core.rows import Converters, columns_of, converted, converters_of, fetch
+from securemail.core.rows import (
+    Converters,
+    columns_of,
+    converted,
+    converters_of,
+    fetch,
+    kept_prepared,
+)
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
 from securemail.notifications.access import (
     Notice,
@@ -281,7 +288,7 @@ class ReceivedLines:
         newer_than: tuple[datetime, str] | None = None,
     ) -> list[MailboxLine]:
         sql, params = self.statement(limit=limit, older_than=older_than, newer_than=newer_than)
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, kept_prepared():
             cursor.execute(sql, params)
             found = cursor.fetchall()
         converters = _line_converters(connection.vendor)
@@ -397,7 +404,7 @@ def unread_count(user: User) -> int:
     The same WHERE as Delivery.objects.filter(recipient=user, read_at=None, hidden_at=None,
     expires_at__gt=now).count(), which answers from the delivery_unread partial index; as
     plain SQL, because building that queryset cost ten times the indexed count itself."""
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         cursor.execute(
             unread_sql(), [user.pk, connection.ops.adapt_datetimefield_value(timezone.now())]
         )
@@ -610,7 +617,7 @@ def _may_be_onboarding(recipient_ids: set[int], first_sent_at: datetime) -> bool
     quote = connection.ops.quote_name
     columns = {f.name: quote(str(f.column)) for f in Invitation._meta.concrete_fields}
     marks = ", ".join(["%s"] * len(recipient_ids))
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         cursor.execute(
             f"SELECT 1 FROM {quote(Invitation._meta.db_table)}"  # noqa: S608
             f" WHERE {columns['invitee']} IN ({marks})"

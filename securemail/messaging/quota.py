@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import User
 from securemail.billing import entitlements
+from securemail.core.rows import kept_prepared
 from securemail.core.text import human_size
 from securemail.messaging.access import unread_sql
 from securemail.messaging.models import Attachment
@@ -62,7 +63,7 @@ def storage_use(user: User) -> StorageUse:
     long to build it as the database to answer it from the index."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     held = None
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         if entitlements.has_paid_plan(user):
             cursor.execute(
                 f"SELECT {_used_sql()}, {entitlements.held_plan_sql()}", [user.pk, now, user.pk]
@@ -80,7 +81,7 @@ def storage_and_unread(user: User) -> tuple[StorageUse, int]:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     both = f"{_used_sql()}, ({unread_sql()})"
     held = None
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         if entitlements.has_paid_plan(user):
             cursor.execute(
                 f"SELECT {both}, {entitlements.held_plan_sql()}",

@@ -25,7 +25,6 @@ from django.utils.dateparse import parse_datetime
 from securemail.accounts.models import User
 from securemail.core import crypto
 from securemail.core.limits import limits
-from securemail.core.rows import planned_each_time
 from securemail.messaging import access, index
 from securemail.messaging.models import Delivery, Message, SearchEntry
 from securemail.messaging.paging import cursor_at, parse_cursor
@@ -151,9 +150,9 @@ def _candidates(
             f" ORDER BY at DESC, {n['message']} DESC LIMIT {int(limit)}"
         )
         params.append(words)
-    # Planned with its values every time: prepared, its generic plan (no owner, day or
-    # tokens known) scanned the big mailbox's index a hundred times slower.
-    with connection.cursor() as db, planned_each_time():
+    # Never kept prepared (core.rows.kept_prepared): its best plan depends on the owner,
+    # the days and the tokens.
+    with connection.cursor() as db:
         db.execute(sql, params)
         return [(_message_id(pk), _moment(at)) for pk, at in db.fetchall()]
 

@@ -23,6 +23,7 @@ from securemail.accounts.models import Practice, TwoStep, User
 from securemail.billing.access import live_plans_of
 from securemail.billing.entitlements import Feature, allows, may_have_plan
 from securemail.billing.models import Subscription
+from securemail.core.rows import kept_prepared
 from securemail.notifications.access import GIVEN_UP, Notice, NoticeState, notice_of
 from securemail.notifications.models import OutboxEmail
 from securemail.onboarding.access import Moment, reminders_of, reminders_pending, timeline
@@ -304,7 +305,7 @@ def undelivered_invitations(inviter: User) -> list[Person]:
     and almost always the answer is none: the rule is one statement of constant text
     (0.2 ms; the ORM's form of it took 1.8 ms to build, as much as the rest of the inbox's
     queries together), and only invitations it finds are loaded."""
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         cursor.execute(_undelivered_sql(), [inviter.pk, *GIVEN_UP, *NOT_REGISTERED])
         ids = [row[0] for row in cursor.fetchall()]
     if not ids:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import Practice, User
 from securemail.core import crypto
+from securemail.core.rows import kept_prepared
 from securemail.messaging import index
 from securemail.messaging.content import ContentUnavailable, expiry_day, open_content
 from securemail.messaging.models import Delivery, Message, SearchEntry
@@ -94,7 +95,7 @@ def _insert(message: Message, day: date, rows: list[tuple[int, int, int]]) -> No
     day_value = connection.ops.adapt_datefield_value(day)
     sent = connection.ops.adapt_datetimefield_value(message.sent_at)
     message_key = fields["message"].get_db_prep_value(message.pk, connection)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         if connection.vendor == "postgresql":
             # Each array as its text form ("{1,2,3}"): psycopg's dump of a list of ints,
             # value by value, cost more than the statement.

@@ -14,7 +14,7 @@ from securemail.billing import entitlements
 from securemail.billing.entitlements import Feature
 from securemail.core import ratelimit
 from securemail.core.limits import limits
-from securemail.core.rows import among, columns_of, fetch
+from securemail.core.rows import among, columns_of, fetch, kept_prepared
 from securemail.messaging.services.common import (
     MessagingError,
     Recipient,
@@ -58,7 +58,7 @@ def _known(emails: list[str]) -> set[str]:
     # Hand-written (core.rows): building the ORM's query cost more than running it.
     email = columns_of(User).column("email")
     where, params = among(email, emails)
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, kept_prepared():
         cursor.execute(f"SELECT {email} FROM {columns_of(User).table} WHERE {where}", params)  # noqa: S608
         return {row[0] for row in cursor.fetchall()}
 
