@@ -1,4 +1,3 @@
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -21,22 +20,9 @@ def mailbox(request: HttpRequest) -> dict[str, Any]:
         # The unread badge and the storage quota (the menu; the profile page): one statement
         # for both, made only when a template draws either (not for htmx fragments), once
         # per request.
-        figures = _Once(lambda: storage_and_unread(user))
-        context["mailbox_unread"] = SimpleLazyObject(lambda: figures()[1])
-        context["storage"] = SimpleLazyObject(lambda: figures()[0])
+        figures = SimpleLazyObject(lambda: storage_and_unread(user))
+        context["mailbox_unread"] = SimpleLazyObject(lambda: figures[1])
+        context["storage"] = SimpleLazyObject(lambda: figures[0])
     else:
         context["mailbox_unread"] = SimpleLazyObject(lambda: access.unread_count(user))
     return context
-
-
-class _Once[T]:
-    """`make()`'s result, made on the first call."""
-
-    def __init__(self, make: Callable[[], T]) -> None:
-        self.make = make
-        self.made: list[T] = []
-
-    def __call__(self) -> T:
-        if not self.made:
-            self.made.append(self.make())
-        return self.made[0]

@@ -61,37 +61,32 @@ def storage_use(user: User) -> StorageUse:
     """What `user`'s files take and their quota, in one statement (with the plan they hold,
     for a paid account). Constant text, as the unread badge's: the ORM took ten times as
     long to build it as the database to answer it from the index."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    held = None
-    with connection.cursor() as cursor, kept_prepared():
-        if entitlements.has_paid_plan(user):
-            cursor.execute(
-                f"SELECT {_used_sql()}, {entitlements.held_plan_sql()}", [user.pk, now, user.pk]
-            )
-            used, held = cursor.fetchone()
-        else:
-            cursor.execute(f"SELECT {_used_sql()}", [user.pk, now])
-            (used,) = cursor.fetchone()
-    return StorageUse(used=int(used), quota=entitlements.storage_quota_of(user, held))
+    return _figures(user, unread=False)[0]
 
 
 def storage_and_unread(user: User) -> tuple[StorageUse, int]:
-    """storage_use(user) and access.unread_count(user) in one statement: the menu of every
-    page shows both (one round trip, and one statement for the database to run, fewer)."""
+    """storage_use(user) and access.unread_count(user) in the same one statement: the menu
+    of every page shows both."""
+    use, unread = _figures(user, unread=True)
+    return use, int(unread or 0)
+
+
+def _figures(user: User, *, unread: bool) -> tuple[StorageUse, int | None]:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    both = f"{_used_sql()}, ({unread_sql()})"
-    held = None
+    columns, params = [_used_sql()], [user.pk, now]
+    if unread:
+        columns.append(f"({unread_sql()})")
+        params += [user.pk, now]
+    paid = entitlements.has_paid_plan(user)
+    if paid:
+        columns.append(entitlements.held_plan_sql())
+        params.append(user.pk)
     with connection.cursor() as cursor, kept_prepared():
-        if entitlements.has_paid_plan(user):
-            cursor.execute(
-                f"SELECT {both}, {entitlements.held_plan_sql()}",
-                [user.pk, now, user.pk, now, user.pk],
-            )
-            used, unread, held = cursor.fetchone()
-        else:
-            cursor.execute(f"SELECT {both}", [user.pk, now, user.pk, now])
-            used, unread = cursor.fetchone()
-    return StorageUse(used=int(used), quota=entitlements.storage_quota_of(user, held)), int(unread)
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
+        row = list(cursor.fetchone())
+    held = row.pop() if paid else None
+    count = row.pop() if unread else None
+    return StorageUse(used=int(row[0]), quota=entitlements.storage_quota_of(user, held)), count
 
 
 @lru_cache(maxsize=1)

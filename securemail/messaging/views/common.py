@@ -73,27 +73,23 @@ _ANY_FILE = uuid.UUID(int=1)
 
 
 @lru_cache(maxsize=1)
-def _url_formats() -> tuple[str, str]:
-    """The message and attachment URLs as format strings, resolved once: a page that links
-    50 messages shouldn't reverse() the pattern 50 times."""
-    message = reverse("messaging:message", kwargs={"message_id": _ANY_ID})
+def _attachment_format() -> str:
+    """The attachment URL as a format string, resolved once: a page that links 50 messages
+    shouldn't reverse() the pattern 50 times (message_route does the same for a message)."""
     attachment = reverse(
         "messaging:attachment", kwargs={"message_id": _ANY_ID, "attachment_id": _ANY_FILE}
     )
-    return (
-        message.replace(str(_ANY_ID), "{m}"),
-        attachment.replace(str(_ANY_ID), "{m}").replace(str(_ANY_FILE), "{a}"),
-    )
+    return attachment.replace(str(_ANY_ID), "{m}").replace(str(_ANY_FILE), "{a}")
 
 
 def message_url(message_id: uuid.UUID) -> str:
     """reverse("messaging:message", kwargs={"message_id": message_id})."""
-    return _url_formats()[0].format(m=message_id)
+    return message_route("messaging:message", message_id)
 
 
 def attachment_url(message_id: uuid.UUID, attachment_id: uuid.UUID) -> str:
     """reverse("messaging:attachment", ...) for this message and attachment."""
-    return _url_formats()[1].format(m=message_id, a=attachment_id)
+    return _attachment_format().format(m=message_id, a=attachment_id)
 
 
 @lru_cache(maxsize=32)
