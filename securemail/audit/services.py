@@ -15,7 +15,7 @@ from securemail.audit.chain import chain_key
 from securemail.audit.events import Event
 from securemail.audit.models import AuditEvent, AuditHead, AuditRecipient
 from securemail.core.http import current_client_ip
-from securemail.core.rows import insert, kept_prepared
+from securemail.core.rows import insert, inserter, kept_prepared
 
 GENESIS = "0" * 64
 
@@ -106,7 +106,9 @@ def record_each(
         head = _locked_head()
         prev_hash = head.last_hash
         now = timezone.now()
-        ip = client_ip or current_client_ip()
+        # As the column stores it (an IPv6 address in its shortest form): the chain covers
+        # the stored value, which verification reads back.
+        ip = _stored_ip(client_ip or current_client_ip())
         # What the chain covers of each entry (_fields, of the entry as read back).
         common = {
             "created_at": now.isoformat(),
@@ -120,20 +122,30 @@ def record_each(
             entry_hash = _digest(prev_hash, {**common, "practice": practice_id, "target": target})
             chained.append((practice_id, target, prev_hash, entry_hash))
             prev_hash = entry_hash
-        # One statement of constant text (core.rows): building the ORM's insert cost more
-        # than running it, on every audited action. The keys ascend in chain order.
-        ids = insert(
-            AuditEvent,
-            shared={
-                "created_at": now,
-                "event": name,
-                "actor_id": actor_id,
-                "client_ip": ip,
-                "data": data,
-            },
-            each=_EACH,
-            rows=chained,
-        )
+        shared = {
+            "created_at": now,
+            "event": name,
+            "actor_id": actor_id,
+            "client_ip": ip,
+            "data": data,
+        }
+        recipients = _recipients(data)
+        if connection.vendor == "postgresql":
+            ids = _append_in_one(head.pk, shared, chained, recipients)
+        else:
+            # One statement of constant text each (core.rows): building the ORM's insert
+            # cost more than running it, on every audited action. The keys ascend in
+            # chain order.
+            ids = insert(AuditEvent, shared=shared, each=_EACH, rows=chained)
+            if recipients:
+                insert(
+                    AuditRecipient,
+                    shared={},
+                    each=("entry_id", "user_id"),
+                    rows=[(entry_id, user_id) for entry_id in ids for user_id in recipients],
+                )
+            with connection.cursor() as cursor, kept_prepared():
+                cursor.execute(_head_sql()["move"], [ids[-1], prev_hash, head.pk])
         # As a read of these rows would build them (positionally, in _ORDER).
         alias = connection.alias
         written = [
@@ -144,9 +156,6 @@ def record_each(
             )
             for pk, (practice_id, target, prev, entry_hash) in zip(ids, chained, strict=True)
         ]
-        _index_recipients(ids, data)
-        with connection.cursor() as cursor, kept_prepared():
-            cursor.execute(_head_sql()["move"], [ids[-1], prev_hash, head.pk])
     return written
 
 
@@ -168,17 +177,62 @@ _ORDER = (
 )
 
 
-def _index_recipients(entry_ids: list[int], data: dict[str, Any]) -> None:
-    """One AuditRecipient row per user `data["recipients"]` names, for each entry."""
+def _stored_ip(ip: str | None) -> str | None:
+    if not ip:
+        return ip or None
+    return AuditEvent._meta.get_field("client_ip").get_prep_value(ip)
+
+
+def _recipients(data: dict[str, Any]) -> list[int]:
+    """The users `data["recipients"]` names, once each: an AuditRecipient row each, for
+    every entry."""
     recipients = data.get("recipients")
-    if not isinstance(recipients, list) or not recipients:
-        return
-    users = [int(user_id) for user_id in dict.fromkeys(recipients)]
-    insert(
-        AuditRecipient,
-        shared={},
-        each=("entry_id", "user_id"),
-        rows=[(entry_id, user_id) for entry_id in entry_ids for user_id in users],
+    if not isinstance(recipients, list):
+        return []
+    return [int(user_id) for user_id in dict.fromkeys(recipients)]
+
+
+def _append_in_one(
+    head_id: int,
+    shared: dict[str, Any],
+    chained: list[tuple[int | None, str, str, str]],
+    recipients: list[int],
+) -> list[int]:
+    """PostgreSQL: the entries, their recipient index and the head's move in one statement
+    (one round trip, not three, on every audited action, under the chain's lock): the
+    entries' insert (core.rows, keys in chain order) in a WITH, the recipients' insert and
+    the head's update reading its RETURNING. Returns the keys, ascending (chain order)."""
+    entries, params = inserter(
+        AuditEvent, tuple(shared), _EACH, _vendor=connection.vendor
+    ).statement(list(shared.values()), chained)
+    sql = _append_sql(entries)
+    with connection.cursor() as cursor, kept_prepared():
+        cursor.execute(sql, [*params, recipients, chained[-1][3], head_id])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@functools.cache
+def _append_sql(entries: str) -> str:
+    quote = connection.ops.quote_name
+    event_key = quote(str(AuditEvent._meta.pk.column))
+    recipient = AuditRecipient._meta
+    entry_col, user_col = (
+        quote(str(recipient.get_field(name).column))  # type: ignore[union-attr]
+        for name in ("entry", "user_id")
+    )
+    head = AuditHead._meta
+    head_key, last_id, last_hash = (
+        quote(str(head.get_field(name).column))  # type: ignore[union-attr]
+        for name in ("id", "last_entry_id", "last_hash")
+    )
+    # Names of this project's tables and columns only, quoted; every value a parameter.
+    return (
+        f"WITH entries AS ({entries}), "  # noqa: S608
+        f"named AS (INSERT INTO {quote(recipient.db_table)} ({entry_col}, {user_col}) "
+        f"SELECT entries.{event_key}, u FROM entries CROSS JOIN unnest(%s::bigint[]) AS u), "
+        f"moved AS (UPDATE {quote(head.db_table)} SET {last_id} = "
+        f"(SELECT max({event_key}) FROM entries), {last_hash} = %s WHERE {head_key} = %s) "
+        f"SELECT {event_key} FROM entries ORDER BY {event_key}"
     )
 
 

@@ -239,12 +239,10 @@ class Insert:
             )
         return found
 
-    def run(self, shared: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[Any]:
-        """Insert `rows` (values of the `each` columns, in order) with `shared` (values of
-        the `shared` columns). Returns the keys the database gave the rows, in the rows'
-        order, when it gives them (an auto-incremented key; none with `conflict`)."""
-        if not rows:
-            return []
+    def _prepared(
+        self, shared: Sequence[Any], rows: Sequence[Sequence[Any]]
+    ) -> tuple[list[Any], list[list[Any]]]:
+        """The shared values and each row's, as the database takes them."""
         if not self.row_fields and len(rows) != 1:
             raise ValueError("Without a column per row, insert one row.")
         scalars = [
@@ -258,14 +256,36 @@ class Insert:
             ]
             for row in rows
         ]
+        return scalars, prepared
+
+    def _postgres(self, scalars: list[Any], prepared: list[list[Any]]) -> tuple[str, list[Any]]:
+        if not self.row_fields:
+            return self.one, scalars
+        return self.sql, [*scalars, *map(list, zip(*prepared, strict=True))]
+
+    def statement(
+        self, shared: Sequence[Any], rows: Sequence[Sequence[Any]]
+    ) -> tuple[str, list[Any]]:
+        """PostgreSQL: the statement `run` would execute, and its parameters, for a caller
+        that makes it part of a larger one (a data-modifying WITH: one round trip for
+        several writes). Its RETURNING, if any, gives the keys (in no particular order)."""
+        if connection.vendor != "postgresql":
+            raise ValueError("One statement is PostgreSQL's: elsewhere, call run().")
+        if not rows:
+            raise ValueError("Insert at least one row.")
+        return self._postgres(*self._prepared(shared, rows))
+
+    def run(self, shared: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[Any]:
+        """Insert `rows` (values of the `each` columns, in order) with `shared` (values of
+        the `shared` columns). Returns the keys the database gave the rows, in the rows'
+        order, when it gives them (an auto-incremented key; none with `conflict`)."""
+        if not rows:
+            return []
+        scalars, prepared = self._prepared(shared, rows)
         keys: list[Any] = []
         with connection.cursor() as cursor, kept_prepared():
             if connection.vendor == "postgresql":
-                if not self.row_fields:
-                    cursor.execute(self.one, scalars)
-                else:
-                    arrays = map(list, zip(*prepared, strict=True))
-                    cursor.execute(self.sql, [*scalars, *arrays])
+                cursor.execute(*self._postgres(scalars, prepared))
                 if self.returning:
                     keys = [r[0] for r in cursor.fetchall()]
             else:

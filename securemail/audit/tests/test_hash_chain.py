@@ -188,16 +188,49 @@ def test_entries_written_while_handling_a_request_carry_its_client_address(
     assert audit.verify_chain() is None
 
 
-def test_an_append_costs_three_queries_once_the_log_has_a_head(doctor: User) -> None:
+def test_an_append_costs_two_round_trips_on_postgresql_once_the_log_has_a_head(
+    doctor: User, patient: User
+) -> None:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
+
+    from securemail.audit.models import AuditEvent, AuditHead, AuditRecipient
 
     audit.record("accounts:login:succeeded", actor_id=doctor.pk)  # creates the head
 
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        audit.record_many("messaging:message:view", actor_id=doctor.pk, targets=["a", "b", "c"])
+        written = audit.record_many(
+            "messaging:message:view",
+            actor_id=doctor.pk,
+            targets=["a", "b", "c"],
+            data={"recipients": [patient.pk, patient.pk, doctor.pk]},
+        )
 
-    # Lock the head, insert the three entries at once, move the head.
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
-    assert statements == ["SELECT", "INSERT", "UPDATE"], statements
+    if connection.vendor == "postgresql":
+        # Lock the head; then the entries, their recipients and the head's move in one.
+        assert statements == ["SELECT", "WITH"], statements
+    else:
+        # Lock the head, insert the entries at once, their recipients at once, move it.
+        assert statements == ["SELECT", "INSERT", "INSERT", "UPDATE"], statements
+    assert audit.verify_chain() is None
+    ids = [entry.pk for entry in written]
+    assert ids == sorted(ids)
+    assert [e.target for e in AuditEvent.objects.filter(pk__in=ids).order_by("pk")] == [
+        "a",
+        "b",
+        "c",
+    ]
+    # Each entry names each recipient once; the head is on the last entry.
+    named = sorted(AuditRecipient.objects.filter(entry__in=ids).values_list("entry", "user_id"))
+    assert named == sorted((i, u) for i in ids for u in (patient.pk, doctor.pk))
+    head = AuditHead.objects.get()
+    assert (head.last_entry_id, head.last_hash) == (ids[-1], written[-1].entry_hash)
+
+
+def test_an_append_without_recipients_names_nobody(doctor: User) -> None:
+    from securemail.audit.models import AuditRecipient
+
+    entry = audit.record("accounts:login:succeeded", actor_id=doctor.pk, data={"recipients": []})
+    assert not AuditRecipient.objects.filter(entry=entry.pk).exists()
     assert audit.verify_chain() is None

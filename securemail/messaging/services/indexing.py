@@ -67,10 +67,15 @@ def index_message(
             if other.pk != owner.pk:
                 found.update(dict.fromkeys(people_terms[other.pk]))
         found.update(dict.fromkeys(body_terms))
-        version, key = index.owner_day_key(owner.pk, day)
+        owner_id = owner.pk
+        version, key = index.owner_day_key(owner_id, day)
         rows.extend(
-            (owner.pk, version, index.token(key, t)) for t in list(found)[: index.MAX_TERMS]
+            (owner_id, version, t) for t in index.tokens(key, list(found)[: index.MAX_TERMS])
         )
+    # Each row once (two terms share a token only by a 64-bit collision, and then mean the
+    # same), in the index's order: the B-tree takes them leaf after leaf, not at random
+    # places (a third less of the database's time for a send's few hundred rows).
+    rows = sorted(set(rows))
     _insert(message, day, rows)
     return len(rows)
 
@@ -81,9 +86,10 @@ def _insert(message: Message, day: date, rows: list[tuple[int, int, int]]) -> No
     a statement with a placeholder per value cost psycopg more to parse than the database
     to run, and was never the same text twice), on SQLite one prepared statement run for
     each row (executemany). Plain SQL: a send writes a few hundred rows, and building as
-    many model instances cost more than the database's work. Two terms of one person's
-    message share a token only by a 64-bit collision; then the row exists already and means
-    the same (ON CONFLICT DO NOTHING)."""
+    many model instances cost more than the database's work. `rows` are distinct and
+    their message has no entries of these owners yet (index_message's callers: a new
+    message, or reindex after deleting its entries): no ON CONFLICT, whose speculative
+    insertion costs every row a second WAL record."""
     if not rows:
         return
     quote = connection.ops.quote_name
@@ -104,13 +110,12 @@ def _insert(message: Message, day: date, rows: list[tuple[int, int, int]]) -> No
             )
             cursor.execute(
                 f"{head}SELECT o, v, %s::date, t, %s::timestamptz, %s::uuid FROM "  # noqa: S608
-                "unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS r(o, v, t) "
-                "ON CONFLICT DO NOTHING",
+                "unnest(%s::bigint[], %s::smallint[], %s::bigint[]) AS r(o, v, t)",
                 [day_value, sent, message_key, owners, versions, tokens],
             )
         else:
             cursor.executemany(
-                f"{head}VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                f"{head}VALUES (%s, %s, %s, %s, %s, %s)",
                 [
                     (owner_id, version, day_value, token, sent, message_key)
                     for owner_id, version, token in rows
