@@ -13,23 +13,23 @@ from django.db.models import Exists, Field, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from securemail.accounts.access import people_by_id
 from securemail.accounts.models import Practice, User
 from securemail.core.rows import (
     Converters,
+    Part,
     columns_of,
     converted,
     converters_of,
-    fetch,
+    fetch_together,
     kept_prepared,
 )
 from securemail.messaging.models import Attachment, AttachmentDownload, Delivery, Draft, Message
 from securemail.notifications.access import (
     Notice,
+    NoticeReads,
     NoticeState,
     bounced_addresses,
     notices,
-    text_notices,
 )
 from securemail.onboarding.access import Moment, reminders_of, reminders_pending, timeline
 from securemail.onboarding.access import with_progress as with_onboarding_progress
@@ -121,28 +121,20 @@ def _conversation(
     """The visible messages of the conversation whose first message is `root`, or of the
     one `of_message` belongs to."""
     now = timezone.now()
-    # Hand-written statements of constant text (core.rows): building these queries with
-    # the ORM took longer than running them (bench/served.py, the conversation page).
-    messages = columns_of(Message)
-    if of_message is not None:
-        root_sql = (
-            f"(SELECT COALESCE({messages.column('thread_root')}, {messages.column('id')})"  # noqa: S608
-            f" FROM {messages.table} WHERE {messages.column('id')} = %s)"
-        )
-        root_value: uuid.UUID | None = of_message
-    else:
-        root_sql, root_value = "%s", root
-    key = Message._meta.pk.get_db_prep_value(root_value, connection)
-    rows: list[Message] = fetch(
-        Message,
-        f"WHERE {messages.column('id')} = {root_sql} OR {messages.column('thread_root')} = "
-        f"{root_sql} ORDER BY {messages.column('sent_at')}",
-        [key, key],
+    key = Message._meta.pk.get_db_prep_value(of_message or root, connection)
+    # The messages, their deliveries, their people (with their practices) and their files:
+    # one round trip on PostgreSQL (core.rows.fetch_together), every statement of constant
+    # text (building them with the ORM took longer than running them, bench/served.py).
+    found = fetch_together(
+        _conversation_parts(connection.vendor),
+        with_=_thread_with(of_message is not None, connection.vendor),
+        with_params=[key, key],
     )
+    rows: list[Message] = [m for (m,) in found[0]]
     # The visibility rule (see visible_messages), decided in Python on the loaded rows.
     # Plain lists on each message, grouped here (Django's prefetch builds a queryset for each).
     deliveries: dict[uuid.UUID, list[Delivery]] = {m.pk: [] for m in rows}
-    for delivery in _rows_of(Delivery, rows, order_by="id"):
+    for (delivery,) in found[1]:
         deliveries[delivery.message_id].append(delivery)
     for m in rows:
         m.thread_deliveries = deliveries[m.pk]
@@ -157,11 +149,12 @@ def _conversation(
     ]
     if not visible:
         return []
-    # The people (senders and recipients) are the same few across the conversation: one query.
-    ids = {m.sender_id for m in visible} | {
-        d.recipient_id for m in visible for d in m.thread_deliveries
-    }
-    people = people_by_id(ids)
+    # The people (senders and recipients) are the same few across the conversation.
+    people: dict[int, User] = {}
+    for person, practice in found[2]:
+        if practice is not None:
+            person.practice = practice
+        people[person.pk] = person
     for m in visible:
         if m.sender_id in people:  # (someone deleted meanwhile is left to load lazily)
             m.sender = people[m.sender_id]
@@ -169,26 +162,66 @@ def _conversation(
             if d.recipient_id in people:
                 d.recipient = people[d.recipient_id]
     attachments: dict[uuid.UUID, list[Attachment]] = {m.pk: [] for m in visible}
-    for attachment in _rows_of(Attachment, visible, order_by="position"):
-        attachments[attachment.message_id].append(attachment)
+    for (attachment,) in found[3]:
+        if attachment.message_id in attachments:
+            attachments[attachment.message_id].append(attachment)
     for m in visible:
         m.thread_attachments = attachments[m.pk]
     return visible
 
 
-def _rows_of[Row: (Delivery, Attachment)](
-    model: type[Row], messages: list[Message], *, order_by: str
-) -> list[Row]:
-    """`model`'s rows of these messages (by their `message` column), ordered by `order_by`."""
-    if not messages:
-        return []
-    found = columns_of(model)
-    marks = ", ".join(["%s"] * len(messages))
-    return fetch(
-        model,
-        f"WHERE {found.column('message')} IN ({marks}) ORDER BY {found.column(order_by)}",
-        [Message._meta.pk.get_db_prep_value(m.pk, connection) for m in messages],
+@cache
+def _thread_with(by_message: bool, _vendor: str) -> str:
+    """The conversation's messages (key and sender), for every part to read: those of the
+    conversation whose root is the parameter, or (`by_message`) of the root of the message
+    the parameter is; the parameter given twice."""
+    messages = columns_of(Message)
+    key, root, sender = (messages.column(n) for n in ("id", "thread_root", "sender"))
+    if by_message:
+        root_sql = f"(SELECT COALESCE({root}, {key}) FROM {messages.table} WHERE {key} = %s)"  # noqa: S608
+    else:
+        root_sql = "%s"
+    return (
+        f"WITH thread_ AS (SELECT {key} AS id_, {sender} AS sender_ FROM {messages.table}"  # noqa: S608
+        f" WHERE {key} = {root_sql} OR {root} = {root_sql})"
     )
+
+
+@cache
+def _conversation_parts(_vendor: str) -> list[Part]:
+    messages, deliveries = columns_of(Message), columns_of(Delivery)
+    users, practices, files = columns_of(User), columns_of(Practice), columns_of(Attachment)
+    in_thread = "IN (SELECT id_ FROM thread_)"
+    return [
+        Part(
+            [messages],
+            f"FROM {messages.table} WHERE {messages.column('id')} {in_thread}",
+            [],
+            order=messages.column("sent_at"),
+        ),
+        Part(
+            [deliveries],
+            f"FROM {deliveries.table} WHERE {deliveries.column('message')} {in_thread}",
+            [],
+            order=deliveries.column("id"),
+        ),
+        Part(
+            [users, practices],
+            f"FROM {users.table} LEFT JOIN {practices.table}"  # noqa: S608
+            f" ON {practices.column('id')} = {users.column('practice')}"
+            f" WHERE {users.column('id')} IN (SELECT sender_ FROM thread_)"
+            f" OR {users.column('id')} IN (SELECT {deliveries.column('recipient')}"
+            f" FROM {deliveries.table} WHERE {deliveries.column('message')} {in_thread})",
+            [],
+            order=users.column("id"),
+        ),
+        Part(
+            [files],
+            f"FROM {files.table} WHERE {files.column('message')} {in_thread}",
+            [],
+            order=files.column("position"),
+        ),
+    ]
 
 
 def deliveries_of(message: Message) -> list[Delivery]:
@@ -505,8 +538,20 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
     invitations: dict[int, Invitation] = {}
     # The onboarding timeline, though, only of the invitations the viewer sent.
     sent_by_viewer: dict[int, list[Invitation]] = {}
+    # What doesn't depend on the invitations, with the check whether any is to load: one
+    # round trip (core.rows.fetch_together).
+    reads = NoticeReads(
+        [d.notification_id for d in deliveries], [d.text_notification_id for d in deliveries]
+    )
+    onboarding = _onboarding_part(recipient_ids, min(m.sent_at for m in mine))
+    downloads_part = _downloads_part(mine, recipient_ids)
+    parts = [p for p in (onboarding, downloads_part) if p is not None] + reads.parts
+    results = iter(fetch_together(parts)) if parts else iter([])
+    may_be_onboarding = bool(next(results)) if onboarding is not None else False
+    download_rows = next(results) if downloads_part is not None else []
+    states, texts = reads.states(list(results))
     found: Iterable[Invitation] = []
-    if _may_be_onboarding(recipient_ids, min(m.sent_at for m in mine)):
+    if may_be_onboarding:
         found = with_onboarding_progress(
             Invitation.objects.filter(invitee_id__in=recipient_ids).select_related(
                 "invited_by__practice"
@@ -521,17 +566,16 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
     own = [inv for invs in sent_by_viewer.values() for inv in invs]
     # Each recipient's email: the delivery's own, or for those this message invited (who
     # got no other), their invitation's welcome email.
-    states = notices(
-        [d.notification_id for d in deliveries]
-        + [inv.welcome_email_id for inv in [*invitations.values(), *own]]
-    )
-    texts = text_notices(d.text_notification_id for d in deliveries)
+    welcome = {inv.welcome_email_id for inv in [*invitations.values(), *own]} - set(states)
+    if any(welcome):
+        states |= notices(welcome)
     reminders = reminders_of(own)
+    files = {a.pk: m.pk for m in mine for a in attachments_of(m)}
     downloads: dict[tuple[uuid.UUID, int], dict[uuid.UUID, datetime]] = {}
-    for message_id, record in _first_downloads(mine, recipient_ids):
-        downloads.setdefault((message_id, record.user_id), {})[record.attachment_id] = (
-            record.first_at
-        )
+    for (record,) in download_rows:
+        downloads.setdefault((files[record.attachment_id], record.user_id), {})[
+            record.attachment_id
+        ] = record.first_at
     slips: dict[uuid.UUID, list[SlipRow]] = {}
     for delivery in deliveries:
         invitation = invitations.get(delivery.recipient_id)
@@ -585,46 +629,41 @@ def delivery_slips(user: User, thread: list[Message]) -> dict[uuid.UUID, list[Sl
 DOWNLOAD_FIELDS = ("attachment", "user", "first_at")
 
 
-def _first_downloads(
-    messages: list[Message], user_ids: set[int]
-) -> list[tuple[uuid.UUID, AttachmentDownload]]:
-    """The first downloads by these users of the files of these messages, each with its
-    message's id: by the files thread_messages loaded (none: no query), in a statement of
-    constant shape (core.rows)."""
-    files = {a.pk: m.pk for m in messages for a in attachments_of(m)}
+def _downloads_part(messages: list[Message], user_ids: set[int]) -> Part | None:
+    """The first downloads by these users of the files of these messages (by the files
+    thread_messages loaded: none, no part), a part of constant shape (core.rows)."""
+    files = [a.pk for m in messages for a in attachments_of(m)]
     if not files or not user_ids:
-        return []
+        return None
     found = columns_of(AttachmentDownload, DOWNLOAD_FIELDS)
     file_key = Attachment._meta.pk
-    records: list[AttachmentDownload] = fetch(
-        AttachmentDownload,
-        f"WHERE {found.column('attachment')} IN ({', '.join(['%s'] * len(files))})"
+    return Part(
+        [found],
+        f"FROM {found.table} WHERE {found.column('attachment')}"
+        f" IN ({', '.join(['%s'] * len(files))})"
         f" AND {found.column('user')} IN ({', '.join(['%s'] * len(user_ids))})",
         [file_key.get_db_prep_value(pk, connection) for pk in files] + sorted(user_ids),
-        only=DOWNLOAD_FIELDS,
+        order=found.column("id"),
     )
-    return [(files[r.attachment_id], r) for r in records]
 
 
-def _may_be_onboarding(recipient_ids: set[int], first_sent_at: datetime) -> bool:
+def _onboarding_part(recipient_ids: set[int], first_sent_at: datetime) -> Part | None:
     """Whether any of these recipients has an invitation open, or used after the first of
-    the slips' messages was sent. When none has (people who were users already: most
-    slips), every invitation the slips could load counts for nothing (registered before
-    the message), and one statement of constant shape saves building the query that loads
-    them with their progress (a fifth of a conversation page's time)."""
+    the slips' messages was sent (a row of this part). When none has (people who were
+    users already: most slips), every invitation the slips could load counts for nothing
+    (registered before the message), and this small read saves building the query that
+    loads them with their progress (a fifth of a conversation page's time)."""
     if not recipient_ids:
-        return False
-    quote = connection.ops.quote_name
-    columns = {f.name: quote(str(f.column)) for f in Invitation._meta.concrete_fields}
-    marks = ", ".join(["%s"] * len(recipient_ids))
-    with connection.cursor() as cursor, kept_prepared():
-        cursor.execute(
-            f"SELECT 1 FROM {quote(Invitation._meta.db_table)}"  # noqa: S608
-            f" WHERE {columns['invitee']} IN ({marks})"
-            f" AND ({columns['used_at']} IS NULL OR {columns['used_at']} > %s) LIMIT 1",
-            [*sorted(recipient_ids), connection.ops.adapt_datetimefield_value(first_sent_at)],
-        )
-        return cursor.fetchone() is not None
+        return None
+    found = columns_of(Invitation, ("id",))
+    return Part(
+        [found],
+        f"FROM {found.table} WHERE {found.column('invitee')} IN"
+        f" ({', '.join(['%s'] * len(recipient_ids))})"
+        f" AND ({found.column('used_at')} IS NULL OR {found.column('used_at')} > %s)",
+        [*sorted(recipient_ids), connection.ops.adapt_datetimefield_value(first_sent_at)],
+        order=found.column("id"),
+    )
 
 
 def _onboarding_shown(sent: list[Invitation], delivery: Delivery) -> Invitation | None:

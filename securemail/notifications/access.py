@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
-from securemail.core.rows import among, columns_of, fetch
+from securemail.core.rows import Part, among, columns_of, fetch
 from securemail.notifications.models import BouncedAddress, OutboxEmail, OutboxEntry, OutboxText
 
 
@@ -91,6 +92,51 @@ def notices(email_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Notice]:
     return {row.pk: notice_of(row) for row in _rows(OutboxEmail, email_ids, NOTICE_FIELDS)}
 
 
+_TEXT_FIELDS = (*NOTICE_FIELDS, "next_attempt_at")
+
+
+class NoticeReads:
+    """notices() and text_notices() of these ids as parts of a caller's
+    core.rows.fetch_together (read in the same round trip as its other reads): `parts`
+    to read (none for no ids), then `emails` and `texts` of the rows read."""
+
+    def __init__(
+        self, email_ids: Iterable[uuid.UUID | None], text_ids: Iterable[uuid.UUID | None]
+    ) -> None:
+        self._email = _part(OutboxEmail, email_ids, NOTICE_FIELDS)
+        self._text = _part(OutboxText, text_ids, _TEXT_FIELDS)
+        self.parts = [p for p in (self._email, self._text) if p is not None]
+
+    def states(
+        self, found: list[list[tuple[Any, ...]]]
+    ) -> tuple[dict[uuid.UUID, Notice], dict[uuid.UUID, Notice]]:
+        """(email notices, text notices) by id, from what fetch_together read of `parts`
+        (in their order)."""
+        rows = iter(found)
+        emails = next(rows) if self._email is not None else []
+        texts = next(rows) if self._text is not None else []
+        return (
+            {email.pk: notice_of(email) for (email,) in emails},
+            {text.pk: text_notice_of(text) for (text,) in texts},
+        )
+
+
+def _part(
+    model: type[OutboxEmail | OutboxText], ids: Iterable[uuid.UUID | None], fields: tuple[str, ...]
+) -> Part | None:
+    wanted = sorted({pk for pk in ids if pk is not None})
+    if not wanted:
+        return None
+    found = columns_of(model, fields)
+    key = model._meta.pk
+    return Part(
+        [found],
+        f"FROM {found.table} WHERE {found.column('id')} IN ({', '.join(['%s'] * len(wanted))})",
+        [key.get_db_prep_value(pk, connection) for pk in wanted],
+        order=found.column("id"),
+    )
+
+
 def text_notice_of(text: OutboxText) -> Notice:
     """The state of one outbox text, read from its row (as notice_of for an email)."""
     status = text.status
@@ -107,8 +153,7 @@ def text_notice_of(text: OutboxText) -> Notice:
 
 def text_notices(text_ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, Notice]:
     """The state of each of these outbox texts (one query, none for no ids), by id."""
-    fields = (*NOTICE_FIELDS, "next_attempt_at")
-    return {row.pk: text_notice_of(row) for row in _rows(OutboxText, text_ids, fields)}
+    return {row.pk: text_notice_of(row) for row in _rows(OutboxText, text_ids, _TEXT_FIELDS)}
 
 
 def _rows[Row: (OutboxEmail, OutboxText)](

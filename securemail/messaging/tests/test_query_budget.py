@@ -140,3 +140,46 @@ def test_each_outbox_email_is_sealed_for_its_own_row(
     moved = bytes(second.sealed_payload or b"")
     with pytest.raises(crypto.DecryptionError):
         crypto.open_sealed(key, moved, context=first.sealed_context("payload"))
+
+
+def test_a_conversation_with_its_slip_and_a_file_costs_a_fixed_budget(
+    client: Any, doctor: User, patient: User, staff: User
+) -> None:
+    """The sender's view of a conversation: its slip (notices, downloads, invitations)
+    and its file. Read once already (the read marks are written), as most views are."""
+    from securemail.messaging.tests.helpers import as_user, send_with_files
+
+    first = send_with_files(doctor, patient, staff, files={"x-ray.png": b"\x89PNG data"})
+    as_user(client, patient).get(f"/m/{first.pk}/")
+    as_user(client, doctor)
+    assert client.get(f"/m/{first.pk}/").status_code == 200
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/m/{first.pk}/")
+    assert response.status_code == 200
+    assert "x-ray.png" in response.content.decode()
+    # The test runs in a transaction: the view's own is a savepoint in it.
+    control = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
+    statements = [
+        q["sql"].split()[0] for q in queries.captured_queries if q["sql"].split()[0] not in control
+    ]
+    if connection.vendor == "postgresql":
+        # The session and its user; the conversation (messages, deliveries, people, files)
+        # in one; the slip's notices, downloads and invitation check in one; the audit
+        # entries (lock the head; entries, recipients and the head's move in one); the
+        # menu's payment banner and its figures.
+        assert statements == [
+            "SELECT",
+            "SELECT",
+            "WITH",
+            "SELECT",
+            "SELECT",
+            "WITH",
+            "SELECT",
+            "SELECT",
+        ], statements
+    else:
+        # The same, with a statement per part where PostgreSQL had one for several (the
+        # conversation's four, the slip's three) and the audit's three (lock the head,
+        # insert the entries, move the head).
+        assert len(statements) == 14, statements
