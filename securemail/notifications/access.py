@@ -20,10 +20,25 @@ def bounced_addresses(emails: Iterable[str]) -> dict[str, BouncedAddress]:
     wanted = list(emails)
     if not wanted:
         return {}
-    # Hand-written (core.rows): every send asks, and building the ORM's query cost more
-    # than running it.
+    # Hand-written (core.rows): building the ORM's query cost more than running it.
     where, params = among(columns_of(BouncedAddress).column("email"), wanted)
     return {b.email: b for b in fetch(BouncedAddress, f"WHERE {where}", params)}
+
+
+def bounced_part(emails: Iterable[str]) -> Part | None:
+    """bounced_addresses as a part of a caller's core.rows.fetch_together (none for no
+    addresses; a send reads it with the accounts); bounced_from turns its rows into the
+    same answer."""
+    wanted = list(emails)
+    if not wanted:
+        return None
+    found = columns_of(BouncedAddress)
+    where, params = among(found.column("email"), wanted)
+    return Part([found], f"FROM {found.table} WHERE {where}", params, order=found.column("id"))
+
+
+def bounced_from(rows: list[tuple[Any, ...]]) -> dict[str, BouncedAddress]:
+    return {bounced.email: bounced for (bounced,) in rows}
 
 
 class NoticeState(StrEnum):

@@ -32,10 +32,21 @@ def person_texts(person: User, practices: dict[int, str]) -> list[str]:
 
 
 def _practice_names(people: list[User]) -> dict[int, str]:
-    """The practices' names, in one query however many people (each person's practice
-    may not be loaded)."""
-    ids = {p.practice_id for p in people if p.practice_id}
-    return dict(Practice.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    """The practices' names: those loaded with the people (a send's are), the others in
+    one query however many."""
+    names: dict[int, str] = {}
+    missing: set[int] = set()
+    for person in people:
+        if person.practice_id is None:
+            continue
+        if User.practice.is_cached(person):
+            names[person.practice_id] = person.practice.name  # type: ignore[union-attr]
+        else:
+            missing.add(person.practice_id)
+    missing -= set(names)
+    if missing:
+        names |= dict(Practice.objects.filter(pk__in=missing).values_list("pk", "name"))
+    return names
 
 
 def index_message(

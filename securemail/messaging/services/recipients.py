@@ -9,19 +9,20 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from securemail.accounts.models import User, normalize_email
+from securemail.accounts.models import Practice, User, normalize_email
 from securemail.billing import entitlements
 from securemail.billing.entitlements import Feature
 from securemail.core import ratelimit
 from securemail.core.limits import limits
-from securemail.core.rows import among, columns_of, fetch, kept_prepared
+from securemail.core.rows import Part, among, columns_of, fetch_together, kept_prepared
 from securemail.messaging.services.common import (
     MessagingError,
     Recipient,
     RecipientSpec,
     day_label,
 )
-from securemail.notifications.access import bounced_addresses
+from securemail.notifications.access import bounced_from, bounced_part
+from securemail.notifications.models import BouncedAddress
 from securemail.onboarding import services as onboarding
 from securemail.onboarding.models import RecipientRole
 
@@ -63,12 +64,31 @@ def _known(emails: list[str]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _accounts(emails: list[str]) -> dict[str, User]:
-    """The accounts of these (normalized) addresses, by address, in one query."""
+def _accounts_and_bounced(
+    emails: list[str],
+) -> tuple[dict[str, User], dict[str, BouncedAddress]]:
+    """The accounts of these (normalized) addresses, each with its practice (the search
+    index names it), by address, and which of them bounced: one round trip
+    (core.rows.fetch_together)."""
     if not emails:
-        return {}
-    where, params = among(columns_of(User).column("email"), emails)
-    return {u.email: u for u in fetch(User, f"WHERE {where}", params)}
+        return {}, {}
+    users, practices = columns_of(User), columns_of(Practice)
+    where, params = among(users.column("email"), emails)
+    bounced = bounced_part(emails)
+    accounts = Part(
+        [users, practices],
+        f"FROM {users.table} LEFT JOIN {practices.table}"
+        f" ON {practices.column('id')} = {users.column('practice')} WHERE {where}",
+        params,
+        order=users.column("id"),
+    )
+    found = fetch_together([accounts] if bounced is None else [accounts, bounced])
+    known: dict[str, User] = {}
+    for user, practice in found[0]:
+        if practice is not None:
+            user.practice = practice
+        known[user.email] = user
+    return known, bounced_from(found[1]) if bounced is not None else {}
 
 
 def lookup_addresses(*, sender: User, emails: list[str]) -> set[str]:
@@ -110,9 +130,9 @@ def resolve(sender: User, recipients: list[RecipientSpec]) -> list[Recipient]:
     seen: set[str] = set()
     resolved: list[Recipient] = []
     emails = list(dict.fromkeys(normalize_email(spec.email) for spec in recipients))
-    bounced = bounced_addresses(emails)
-    # Everyone already known, in one query (not one per recipient).
-    known = _accounts(emails)
+    # Everyone already known and the addresses that bounced, at once (not one query per
+    # recipient).
+    known, bounced = _accounts_and_bounced(emails)
     for spec in recipients:
         email = normalize_email(spec.email)
         if email in seen:

@@ -137,13 +137,19 @@ def reply_recipients(*, sender: User, parent: Message, reply_all: bool) -> list[
     """Who a reply goes to. The server decides this, never the form: the parent's sender
     (or, replying to one's own message, its recipients); with reply-all, everyone on the
     parent. Nobody new can be added this way; reply-all is paid only (see reply)."""
-    deliveries = list(parent.deliveries.select_related("recipient").order_by("id"))
+    # Each with their practice (the search index names it): one query, whoever they are.
+    deliveries = list(
+        parent.deliveries.select_related(
+            "recipient__practice", "message__sender__practice"
+        ).order_by("id")
+    )
+    author = deliveries[0].message.sender if deliveries else parent.sender
     if reply_all:
-        people = [parent.sender] + [d.recipient for d in deliveries]
+        people = [author] + [d.recipient for d in deliveries]
     elif parent.sender_id == sender.pk:
         people = [d.recipient for d in deliveries]
     else:
-        people = [parent.sender]
+        people = [author]
     unique: dict[int, User] = {}
     for person in people:
         if person.pk != sender.pk:

@@ -183,3 +183,41 @@ def test_a_conversation_with_its_slip_and_a_file_costs_a_fixed_budget(
         # conversation's four, the slip's three) and the audit's three (lock the head,
         # insert the entries, move the head).
         assert len(statements) == 14, statements
+
+
+def test_a_send_to_known_people_costs_a_fixed_budget(
+    doctor: User, patient: User, staff: User, other_doctor: User
+) -> None:
+    send(doctor, patient)  # warm-up: the audit chain's head exists
+
+    with CaptureQueriesContext(connection) as queries:
+        message = send(doctor, patient, staff, other_doctor)
+
+    control = {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}
+    statements = [
+        " ".join(q["sql"].split()[:3])
+        for q in queries.captured_queries
+        if q["sql"].split()[0] not in control
+    ]
+    if connection.vendor == "postgresql":
+        # The double-submit check; the accounts (with their practices) and the bounced
+        # addresses in one; the message, its emails, deliveries, search entries and the
+        # contacts; the audit (lock the head; the entry, its recipients, the head's move).
+        assert [s.split()[0] for s in statements] == [
+            "SELECT",
+            "SELECT",
+            "INSERT",
+            "INSERT",
+            "INSERT",
+            "INSERT",
+            "INSERT",
+            "SELECT",
+            "WITH",
+        ], statements
+        assert not any(s.startswith('SELECT "accounts_practice"') for s in statements)
+    else:
+        # Each read and the audit's writes a statement of their own (no practices' read:
+        # they came with the accounts).
+        assert len(statements) == 12, statements
+        assert not any(s.startswith('SELECT "accounts_practice"') for s in statements)
+    assert Delivery.objects.filter(message=message).count() == 3
