@@ -209,8 +209,10 @@ def _conversation_parts(_vendor: str) -> list[Part]:
             [users, practices],
             f"FROM {users.table} LEFT JOIN {practices.table}"  # noqa: S608
             f" ON {practices.column('id')} = {users.column('practice')}"
-            f" WHERE {users.column('id')} IN (SELECT sender_ FROM thread_)"
-            f" OR {users.column('id')} IN (SELECT {deliveries.column('recipient')}"
+            # One IN of a UNION, not an OR of two (which PostgreSQL can only check against
+            # every account: 20,000 rows scanned on the 1M-message benchmark).
+            f" WHERE {users.column('id')} IN (SELECT sender_ FROM thread_"
+            f" UNION SELECT {deliveries.column('recipient')}"
             f" FROM {deliveries.table} WHERE {deliveries.column('message')} {in_thread})",
             [],
             order=users.column("id"),
