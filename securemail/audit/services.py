@@ -15,7 +15,7 @@ from securemail.audit.chain import chain_key
 from securemail.audit.events import Event
 from securemail.audit.models import AuditEvent, AuditHead, AuditRecipient
 from securemail.core.http import current_client_ip
-from securemail.core.rows import insert, inserter, kept_prepared
+from securemail.core.rows import columns_of, insert, inserter, kept_prepared
 
 GENESIS = "0" * 64
 
@@ -213,25 +213,16 @@ def _append_in_one(
 
 @functools.cache
 def _append_sql(entries: str) -> str:
-    quote = connection.ops.quote_name
-    event_key = quote(str(AuditEvent._meta.pk.column))
-    recipient = AuditRecipient._meta
-    entry_col, user_col = (
-        quote(str(recipient.get_field(name).column))  # type: ignore[union-attr]
-        for name in ("entry", "user_id")
-    )
-    head = AuditHead._meta
-    head_key, last_id, last_hash = (
-        quote(str(head.get_field(name).column))  # type: ignore[union-attr]
-        for name in ("id", "last_entry_id", "last_hash")
-    )
+    event_key = columns_of(AuditEvent).bare("id")
+    named, head = columns_of(AuditRecipient), columns_of(AuditHead)
     # Names of this project's tables and columns only, quoted; every value a parameter.
     return (
         f"WITH entries AS ({entries}), "  # noqa: S608
-        f"named AS (INSERT INTO {quote(recipient.db_table)} ({entry_col}, {user_col}) "
+        f"named AS (INSERT INTO {named.table} ({named.bare('entry')}, {named.bare('user_id')}) "
         f"SELECT entries.{event_key}, u FROM entries CROSS JOIN unnest(%s::bigint[]) AS u), "
-        f"moved AS (UPDATE {quote(head.db_table)} SET {last_id} = "
-        f"(SELECT max({event_key}) FROM entries), {last_hash} = %s WHERE {head_key} = %s) "
+        f"moved AS (UPDATE {head.table} SET {head.bare('last_entry_id')} = "
+        f"(SELECT max({event_key}) FROM entries), {head.bare('last_hash')} = %s"
+        f" WHERE {head.bare('id')} = %s) "
         f"SELECT {event_key} FROM entries ORDER BY {event_key}"
     )
 
@@ -263,16 +254,12 @@ def _locked_head() -> AuditHead:
 def _head_sql() -> dict[str, str]:
     """The head's two statements, written once: every audited action runs both (building
     them with the ORM cost more than running them)."""
-    quote = connection.ops.quote_name
-    table = quote(AuditHead._meta.db_table)
-    key, last_id, last_hash = (
-        quote(str(AuditHead._meta.get_field(name).column))  # type: ignore[union-attr]
-        for name in ("id", "last_entry_id", "last_hash")
-    )
+    head = columns_of(AuditHead)
+    key, last_id, last_hash = (head.bare(n) for n in ("id", "last_entry_id", "last_hash"))
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     return {
-        "lock": f"SELECT {key}, {last_id}, {last_hash} FROM {table} WHERE {key} = %s{lock}",  # noqa: S608
-        "move": f"UPDATE {table} SET {last_id} = %s, {last_hash} = %s WHERE {key} = %s",  # noqa: S608
+        "lock": f"SELECT {key}, {last_id}, {last_hash} FROM {head.table} WHERE {key} = %s{lock}",  # noqa: S608
+        "move": f"UPDATE {head.table} SET {last_id} = %s, {last_hash} = %s WHERE {key} = %s",  # noqa: S608
     }
 
 

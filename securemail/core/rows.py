@@ -40,9 +40,14 @@ class Columns:
         self.converters = converters_of(self.fields)
 
     def column(self, name: str) -> str:
+        return f"{self.table}.{self.bare(name)}"
+
+    def bare(self, name: str) -> str:
+        """The column of field `name`, quoted, not qualified by its table: where SQL wants
+        it so (an INSERT's column list, an UPDATE's SET)."""
         field = self.model._meta.get_field(name)
         assert isinstance(field, Field)
-        return f"{self.table}.{connection.ops.quote_name(str(field.column))}"
+        return connection.ops.quote_name(str(field.column))
 
     def instance(self, values: Sequence[Any]) -> Model:
         row = converted(values, self.converters)

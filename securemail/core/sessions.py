@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.utils import timezone
 
-from securemail.core.rows import kept_prepared
+from securemail.core.rows import columns_of, kept_prepared
 
 
 class SessionStore(db.SessionStore):
@@ -35,13 +35,6 @@ class SessionStore(db.SessionStore):
 
 @cache
 def _load_sql(_vendor: str) -> str:
-    quote = connection.ops.quote_name
-    meta = Session._meta
-    key, data, expires = (
-        quote(str(meta.get_field(name).column))  # type: ignore[union-attr]
-        for name in ("session_key", "session_data", "expire_date")
-    )
-    return (
-        f"SELECT {data} FROM {quote(meta.db_table)}"  # noqa: S608
-        f" WHERE {key} = %s AND {expires} > %s"
-    )
+    sessions = columns_of(Session)
+    key, data, expires = (sessions.bare(n) for n in ("session_key", "session_data", "expire_date"))
+    return f"SELECT {data} FROM {sessions.table} WHERE {key} = %s AND {expires} > %s"  # noqa: S608

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from securemail.accounts.models import Practice, User
 from securemail.core.rows import (
+    Columns,
     Converters,
     Part,
     columns_of,
@@ -192,19 +193,15 @@ def _conversation_parts(_vendor: str) -> list[Part]:
     messages, deliveries = columns_of(Message), columns_of(Delivery)
     users, practices, files = columns_of(User), columns_of(Practice), columns_of(Attachment)
     in_thread = "IN (SELECT id_ FROM thread_)"
+
+    def of_thread(rows: Columns, order: str, *, by: str = "message") -> Part:
+        return Part(
+            [rows], f"FROM {rows.table} WHERE {rows.column(by)} {in_thread}", [], order=order
+        )
+
     return [
-        Part(
-            [messages],
-            f"FROM {messages.table} WHERE {messages.column('id')} {in_thread}",
-            [],
-            order=messages.column("sent_at"),
-        ),
-        Part(
-            [deliveries],
-            f"FROM {deliveries.table} WHERE {deliveries.column('message')} {in_thread}",
-            [],
-            order=deliveries.column("id"),
-        ),
+        of_thread(messages, messages.column("sent_at"), by="id"),
+        of_thread(deliveries, deliveries.column("id")),
         Part(
             [users, practices],
             f"FROM {users.table} LEFT JOIN {practices.table}"  # noqa: S608
@@ -217,12 +214,7 @@ def _conversation_parts(_vendor: str) -> list[Part]:
             [],
             order=users.column("id"),
         ),
-        Part(
-            [files],
-            f"FROM {files.table} WHERE {files.column('message')} {in_thread}",
-            [],
-            order=files.column("position"),
-        ),
+        of_thread(files, files.column("position")),
     ]
 
 
